@@ -1,0 +1,198 @@
+"""``MlflowClient``: MLflow's lower-level tracking API, with its names, signatures and defaults."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from eventlog._registry import get_store
+from eventlog._runs import PARAM_VALIDATION_MSG
+from eventlog._store import TrackingStore
+from eventlog._writer import now_ms
+from eventlog.entities import Experiment, Metric, PagedList, Param, Run, RunStatus, RunTag, ViewType
+from eventlog.exceptions import InvalidParameterValue, MlflowException
+
+__all__ = ["MlflowClient", "RunOperations"]
+
+SEARCH_MAX_RESULTS_DEFAULT = 1000
+
+
+class RunOperations:
+    """What an asynchronous logging call returns (``synchronous=False``): ``wait()`` makes it durable."""
+
+    def __init__(self, store: TrackingStore | None = None) -> None:
+        self._store = store
+
+    def wait(self) -> None:
+        if self._store is not None:
+            self._store.flush()
+
+
+def _async_result(store: TrackingStore, synchronous: bool | None) -> RunOperations | None:
+    """MLflow returns RunOperations for asynchronous calls; a synchronous call is durable on return."""
+    if synchronous is None:
+        # Buffered either way (flushed on the timer, at end_run, at exit and before reads); MLflow's
+        # MLFLOW_ENABLE_ASYNC_LOGGING only decides whether the caller gets a RunOperations to wait on.
+        return RunOperations(store) if store.async_default else None
+    if synchronous:
+        store.flush()
+        return None
+    return RunOperations(store)
+
+
+class MlflowClient:
+    """A client of one store. ``tracking_uri`` defaults to the current tracking URI."""
+
+    def __init__(
+        self,
+        tracking_uri: str | None = None,
+        registry_uri: str | None = None,
+        *,
+        storage_options: dict[str, Any] | None = None,
+    ) -> None:
+        self._store = get_store(tracking_uri, storage_options)
+        self._store.ready()
+        self._tracking_uri = tracking_uri if tracking_uri is not None else self._store.location.uri
+        self._registry_uri = registry_uri
+
+    @property
+    def tracking_uri(self) -> str:
+        return self._tracking_uri
+
+    # -- experiments --------------------------------------------------------------------------------
+    def create_experiment(
+        self, name: str, artifact_location: str | None = None, tags: dict[str, Any] | None = None
+    ) -> str:
+        return self._store.create_experiment(name, artifact_location, tags)
+
+    def get_experiment(self, experiment_id: str) -> Experiment:
+        return self._store.get_experiment(experiment_id)
+
+    def get_experiment_by_name(self, name: str) -> Experiment | None:
+        return self._store.get_experiment_by_name(name)
+
+    def search_experiments(
+        self,
+        view_type: int = ViewType.ACTIVE_ONLY,
+        max_results: int | None = SEARCH_MAX_RESULTS_DEFAULT,
+        filter_string: str | None = None,
+        order_by: list[str] | None = None,
+        page_token: str | bytes | None = None,
+    ) -> PagedList[Experiment]:
+        from eventlog._experiment_search import search_experiments
+
+        return search_experiments(
+            self._store.list_experiments(ViewType.ALL), view_type, max_results, filter_string, order_by, page_token
+        )
+
+    def rename_experiment(self, experiment_id: str, new_name: str) -> None:
+        self._store.rename_experiment(experiment_id, new_name)
+
+    def delete_experiment(self, experiment_id: str) -> None:
+        self._store.delete_experiment(experiment_id)
+
+    def restore_experiment(self, experiment_id: str) -> None:
+        self._store.restore_experiment(experiment_id)
+
+    def set_experiment_tag(self, experiment_id: str, key: str, value: Any) -> None:
+        self._store.set_experiment_tag(experiment_id, key, value)
+
+    def delete_experiment_tag(self, experiment_id: str, key: str) -> None:
+        self._store.delete_experiment_tag(experiment_id, key)
+
+    # -- runs ---------------------------------------------------------------------------------------
+    def create_run(
+        self,
+        experiment_id: str,
+        start_time: int | None = None,
+        tags: dict[str, Any] | None = None,
+        run_name: str | None = None,
+    ) -> Run:
+        tag_list = [RunTag(str(k), str(v)) for k, v in (tags or {}).items()]
+        return self._store.create_run(
+            experiment_id=str(experiment_id),
+            user_id=None,
+            start_time=start_time,
+            tags=tag_list,
+            run_name=run_name,
+        )
+
+    def get_run(self, run_id: str) -> Run:
+        return self._store.get_run(run_id)
+
+    def get_parent_run(self, run_id: str) -> Run | None:
+        parent_id = self.get_run(run_id).data.tags.get("mlflow.parentRunId")
+        return self.get_run(parent_id) if parent_id is not None else None
+
+    def update_run(self, run_id: str, status: str | None = None, name: str | None = None) -> None:
+        if status is None and name is None:
+            return
+        if status is not None:
+            RunStatus.from_string(status)  # unknown names raise, as in MLflow
+        self._store.update_run_info(run_id, status, None, name)
+
+    def set_terminated(self, run_id: str, status: str | None = None, end_time: int | None = None) -> None:
+        status = status or RunStatus.to_string(RunStatus.FINISHED)
+        RunStatus.from_string(status)
+        self._store.update_run_info(run_id, status, end_time if end_time is not None else now_ms(), None)
+
+    def delete_run(self, run_id: str) -> None:
+        self._store.delete_run(run_id)
+
+    def restore_run(self, run_id: str) -> None:
+        self._store.restore_run(run_id)
+
+    # -- logging ------------------------------------------------------------------------------------
+    def log_param(self, run_id: str, key: str, value: Any, synchronous: bool | None = None) -> Any:
+        try:
+            self._store.log_batch(run_id, [], [Param(key, str(value))], [], single_param=True)
+        except MlflowException as exc:
+            if exc.error_code == "INVALID_PARAMETER_VALUE":
+                raise InvalidParameterValue(exc.message + PARAM_VALIDATION_MSG) from None
+            raise
+        result = _async_result(self._store, synchronous)
+        return value if result is None else result
+
+    def log_metric(
+        self,
+        run_id: str,
+        key: str,
+        value: Any,
+        timestamp: int | None = None,
+        step: int | None = None,
+        synchronous: bool | None = None,
+        dataset_name: str | None = None,
+        dataset_digest: str | None = None,
+        model_id: str | None = None,
+    ) -> RunOperations | None:
+        handle = self._store.handle(run_id)
+        handle.log_metric(key, value, timestamp if timestamp is not None else now_ms(), step or 0)
+        return _async_result(self._store, synchronous)
+
+    def log_batch(
+        self,
+        run_id: str,
+        metrics: Sequence[Metric] = (),
+        params: Sequence[Param] = (),
+        tags: Sequence[RunTag] = (),
+        synchronous: bool | None = None,
+    ) -> RunOperations | None:
+        if not metrics and not params and not tags:
+            return None
+        self._store.log_batch(run_id, list(metrics), list(params), list(tags))
+        return _async_result(self._store, synchronous)
+
+    def set_tag(self, run_id: str, key: str, value: Any, synchronous: bool | None = None) -> RunOperations | None:
+        self._store.set_tag(run_id, key, value)
+        return _async_result(self._store, synchronous)
+
+    def delete_tag(self, run_id: str, key: str) -> None:
+        self._store.delete_tag(run_id, key)
+
+    def get_metric_history(self, run_id: str, key: str) -> list[Metric]:
+        return PagedList(self._store.get_metric_history(run_id, key), None)
+
+    def flush(self) -> None:
+        """Make every buffered event of this store durable (an eventlog addition)."""
+        self._store.flush()
+

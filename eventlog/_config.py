@@ -1,0 +1,108 @@
+"""Configuration in one place: explicit arguments > ``EVENTLOG_*`` variables > MLflow's variables > defaults.
+
+Everything is read when it is needed (when a store or client is built), never frozen at import.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+__all__ = [
+    "WriterSettings",
+    "default_tracking_uri",
+    "get_tracking_uri",
+    "is_tracking_uri_set",
+    "set_tracking_uri",
+    "storage_options_from_env",
+    "writer_settings",
+]
+
+DEFAULT_STORE_DIR = "mlruns"
+DEFAULT_FLUSH_INTERVAL_S = 2.0
+DEFAULT_FLUSH_ROWS = 100_000
+
+_tracking_uri: str | None = None
+_storage_options: dict[str, Any] | None = None
+
+
+def set_tracking_uri(uri: str | os.PathLike[str] | None, storage_options: dict[str, Any] | None = None) -> None:
+    """Set the store for this process (and, through the environment, for its children)."""
+    global _tracking_uri, _storage_options
+    if uri is None:
+        _tracking_uri = None
+        _storage_options = None
+        os.environ.pop("EVENTLOG_TRACKING_URI", None)
+        return
+    if isinstance(uri, Path):
+        text = uri.absolute().resolve().as_uri()
+    else:
+        text = os.fspath(uri)
+    _tracking_uri = text
+    _storage_options = dict(storage_options) if storage_options else None
+    os.environ["EVENTLOG_TRACKING_URI"] = text
+
+
+def default_tracking_uri() -> str:
+    return Path(DEFAULT_STORE_DIR).absolute().as_uri()
+
+
+def get_tracking_uri() -> str:
+    if _tracking_uri is not None:
+        return _tracking_uri
+    for variable in ("EVENTLOG_TRACKING_URI", "MLFLOW_TRACKING_URI"):
+        value = os.environ.get(variable)
+        if value:
+            return value
+    return default_tracking_uri()
+
+
+def is_tracking_uri_set() -> bool:
+    return _tracking_uri is not None or bool(
+        os.environ.get("EVENTLOG_TRACKING_URI") or os.environ.get("MLFLOW_TRACKING_URI")
+    )
+
+
+def storage_options_from_env() -> dict[str, Any]:
+    """Options for fsspec: those given to set_tracking_uri, else the JSON in EVENTLOG_STORAGE_OPTIONS."""
+    if _storage_options is not None:
+        return dict(_storage_options)
+    raw = os.environ.get("EVENTLOG_STORAGE_OPTIONS")
+    if not raw:
+        return {}
+    try:
+        value = json.loads(raw)
+    except ValueError as exc:
+        raise ValueError(f"EVENTLOG_STORAGE_OPTIONS must be a JSON object: {exc}") from exc
+    if not isinstance(value, dict):
+        raise ValueError("EVENTLOG_STORAGE_OPTIONS must be a JSON object")
+    return value
+
+
+@dataclass(frozen=True)
+class WriterSettings:
+    flush_interval: float
+    flush_rows: int
+
+
+def _positive(variable: str, default: float, kind: type) -> Any:
+    raw = os.environ.get(variable)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = kind(raw)
+    except ValueError:
+        raise ValueError(f"{variable}={raw!r} is not a number") from None
+    if value <= 0:
+        raise ValueError(f"{variable} must be positive, got {raw!r}")
+    return value
+
+
+def writer_settings() -> WriterSettings:
+    return WriterSettings(
+        flush_interval=float(_positive("EVENTLOG_FLUSH_INTERVAL", DEFAULT_FLUSH_INTERVAL_S, float)),
+        flush_rows=int(_positive("EVENTLOG_FLUSH_ROWS", DEFAULT_FLUSH_ROWS, int)),
+    )

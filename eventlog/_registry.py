@@ -1,0 +1,40 @@
+"""One TrackingStore per store URI per process, shared by the fluent API and every client."""
+
+from __future__ import annotations
+
+import json
+import threading
+from typing import Any
+
+from eventlog import _config
+from eventlog._store import TrackingStore
+from eventlog.exceptions import InvalidParameterValue
+from storage import UnsupportedURIError, open_location
+
+__all__ = ["get_store"]
+
+_STORES: dict[tuple[str, str], TrackingStore] = {}
+_LOCK = threading.Lock()
+
+
+def get_store(uri: str | None = None, storage_options: dict[str, Any] | None = None) -> TrackingStore:
+    """The store for ``uri`` (default: the current tracking URI), built on first use."""
+    if uri is None:
+        uri = _config.get_tracking_uri()
+        options = storage_options if storage_options is not None else _config.storage_options_from_env()
+    else:
+        options = storage_options or {}
+    key = (str(uri), json.dumps(options, sort_keys=True, default=str))
+    store = _STORES.get(key)
+    if store is not None:
+        return store
+    with _LOCK:
+        store = _STORES.get(key)
+        if store is None:
+            try:
+                location = open_location(uri, options)
+            except UnsupportedURIError as exc:
+                raise InvalidParameterValue(str(exc)) from None
+            store = TrackingStore(location, _config.writer_settings())
+            _STORES[key] = store
+        return store

@@ -1,0 +1,203 @@
+"""A run as the logging path sees it: where its events go, whether it may be written, its params so far.
+
+``RunHandle.log_metric`` is the hot path of the whole package. It does no I/O and keeps no per-event
+object: a dict lookup for the key, a type check of value and step, five typed appends in the writer.
+Params are checked against the run's known params before anything is written (MLflow's immutability);
+for a run this process did not create, the known params are read once from the store.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from eventlog import _validation
+from eventlog._events import ParamLogged, RunTagDeleted, RunTagSet
+from eventlog._writer import Writer
+from eventlog.exceptions import BackgroundFlushError, InvalidParameterValue
+
+__all__ = ["RunHandle", "coerce_step", "param_conflict_message"]
+
+PARAM_VALIDATION_MSG = """
+
+The cause of this error is typically due to repeated calls
+to an individual run_id event logging.
+
+Incorrect Example:
+---------------------------------------
+with mlflow.start_run():
+    mlflow.log_param("depth", 3)
+    mlflow.log_param("depth", 5)
+---------------------------------------
+
+Which will throw an MlflowException for overwriting a
+logged parameter.
+
+Correct Example:
+---------------------------------------
+with mlflow.start_run():
+    with mlflow.start_run(nested=True):
+        mlflow.log_param("depth", 3)
+    with mlflow.start_run(nested=True):
+        mlflow.log_param("depth", 5)
+---------------------------------------
+
+Which will create a new nested run for each individual
+model and prevent parameter value duplication.
+"""
+
+
+def coerce_step(step: Any) -> int:
+    """Steps are stored as int64. Integral floats and numpy integers convert; anything else is an error."""
+    if isinstance(step, bool):
+        return int(step)
+    try:
+        return int(step.__index__())
+    except AttributeError:
+        pass
+    if isinstance(step, float) and step.is_integer():
+        return int(step)
+    raise InvalidParameterValue(
+        f"Invalid value {step!r} for parameter 'step' supplied: eventlog stores metric steps as 64-bit "
+        "integers. Pass a whole number."
+    )
+
+
+def param_conflict_message(run_id: str, key: str, old: str, new: str) -> str:
+    return (
+        f"Changing param values is not allowed. Param with key='{key}' was already logged with "
+        f"value='{old}' for run ID='{run_id}'. Attempted logging new value '{new}'."
+    )
+
+
+class RunHandle:
+    """Per-process state of one run in one store."""
+
+    __slots__ = (
+        "_load_params",
+        "_params",
+        "_params_lock",
+        "async_default",
+        "deleted",
+        "experiment_id",
+        "run_id",
+        "slot",
+        "writer",
+    )
+
+    def __init__(
+        self,
+        run_id: str,
+        experiment_id: str,
+        writer: Writer,
+        *,
+        deleted: bool,
+        params: dict[str, str] | None,
+        load_params: Callable[[str], dict[str, str]],
+        async_default: bool = False,
+    ) -> None:
+        self.run_id = run_id
+        self.experiment_id = experiment_id
+        self.writer = writer
+        self.slot = writer.run_slot(run_id, experiment_id)
+        self.deleted = deleted
+        self._params = params
+        self._load_params = load_params
+        self._params_lock = threading.Lock()
+        self.async_default = async_default
+
+    # -- guards -----------------------------------------------------------------------------------
+    def check_writable(self) -> None:
+        error = self.writer.error
+        if error is not None:
+            self.writer.take_error()
+            raise BackgroundFlushError.from_cause(error)
+        if self.deleted:
+            raise InvalidParameterValue(
+                f"The run {self.run_id} must be in the 'active' state. Current state is deleted."
+            )
+
+    # -- metrics ----------------------------------------------------------------------------------
+    def log_metric(self, key: str, value: Any, timestamp: int, step: Any) -> None:
+        writer = self.writer
+        if writer.error is not None or self.deleted:
+            self.check_writable()
+        slot = writer.key_index.get(key)
+        if slot is None:
+            slot = self._new_metric_key(key)
+        if type(value) is not float or type(timestamp) is not int or timestamp < 0:
+            value, timestamp = self._checked(key, value, timestamp, step)
+        if type(step) is not int:
+            step = coerce_step(step)
+        writer.append_metric(self.slot, slot, value, timestamp, step)
+
+    def log_metrics(self, metrics: dict[str, Any], timestamp: int, step: Any) -> None:
+        writer = self.writer
+        if writer.error is not None or self.deleted:
+            self.check_writable()
+        if type(step) is not int:
+            step = coerce_step(step)
+        index = writer.key_index
+        keys: list[int] = []
+        values: list[float] = []
+        for key, value in metrics.items():
+            slot = index.get(key)
+            keys.append(slot if slot is not None else self._new_metric_key(key))
+            if type(value) is not float or type(timestamp) is not int or timestamp < 0:
+                value, timestamp = self._checked(key, value, timestamp, step)
+            values.append(value)
+        writer.append_metrics(self.slot, keys, values, timestamp, step)
+
+    def append_metric_rows(self, rows: Sequence[tuple[str, float, int, int]]) -> None:
+        """Already validated (key, value, timestamp, step) rows, e.g. from log_batch."""
+        for key, value, timestamp, step in rows:
+            slot = self.writer.key_index.get(key)
+            if slot is None:
+                slot = self.writer.key_slot(key)
+            self.writer.append_metric(self.slot, slot, value, timestamp, step)
+
+    def _new_metric_key(self, key: str) -> int:
+        _validation.validate_metric_name(key)
+        return self.writer.key_slot(key)
+
+    def _checked(self, key: str, value: Any, timestamp: Any, step: Any) -> tuple[float, int]:
+        """The slow path: convert like MLflow's client, validate like its store, with its messages."""
+        converted = _validation.convert_metric_value(value)
+        _validation.validate_metric(key, converted, timestamp, step)
+        return float(converted), int(timestamp)
+
+    # -- params -----------------------------------------------------------------------------------
+    def known_params(self) -> dict[str, str]:
+        if self._params is None:
+            self._params = dict(self._load_params(self.run_id))
+        return self._params
+
+    def log_params(self, params: Sequence[tuple[str, str]], *, single: bool) -> None:
+        """Log already validated params: all or nothing, and nothing if any would change a value."""
+        with self._params_lock:
+            known = self.known_params()
+            conflicts = [(k, known[k], v) for k, v in params if k in known and known[k] != v]
+            if conflicts:
+                if single:
+                    key, old, new = conflicts[0]
+                    raise InvalidParameterValue(
+                        param_conflict_message(self.run_id, key, old, new) + PARAM_VALIDATION_MSG
+                    )
+                listed = [{"key": k, "old_value": old, "new_value": new} for k, old, new in conflicts]
+                raise InvalidParameterValue(
+                    f"Changing param values is not allowed. Params were already logged='{listed}' "
+                    f"for run ID='{self.run_id}'."
+                )
+            fresh = [(k, v) for k, v in params if k not in known]
+            for key, value in fresh:
+                known[key] = value
+        if fresh:
+            self.writer.append(ParamLogged(self.experiment_id, self.run_id, k, v) for k, v in fresh)
+
+    # -- tags -------------------------------------------------------------------------------------
+    def set_tags(self, tags: Sequence[tuple[str, str]]) -> None:
+        self.writer.append(RunTagSet(self.experiment_id, self.run_id, k, v) for k, v in tags)
+
+    def delete_tag(self, key: str) -> None:
+        self.writer.append([RunTagDeleted(self.experiment_id, self.run_id, key)])

@@ -1,0 +1,407 @@
+"""The buffered writer: events into column buffers, column buffers into Parquet segments.
+
+One writer per store per process. Events are appended column by column into ``array`` buffers (typed C
+values, no Python object per event), and flushed as one segment per experiment partition:
+
+- on a timer (``flush_interval`` seconds, by a daemon thread),
+- when the buffer reaches ``flush_rows`` events (the thread is woken; past 4x the caller flushes itself),
+- on ``flush()`` — which the store calls before every read, at ``end_run``, for ``synchronous=True`` —
+- and at interpreter exit.
+
+A flush that fails keeps its encoded segments and retries them, under the same names, on the next flush;
+a failure of the background thread is raised on the caller's next call. After ``fork`` the child gets a new
+writer id and an empty buffer, so it never re-writes what its parent buffered.
+"""
+
+from __future__ import annotations
+
+import atexit
+import io
+import logging
+import os
+import threading
+import time
+import uuid
+import weakref
+from array import array
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
+
+from eventlog._events import Event
+from storage import Location
+from views import layout
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+__all__ = ["Writer", "flush_all_writers", "now_ms"]
+
+_log = logging.getLogger(__name__)
+
+# Columns an Event can fill, in segment order (the writer fills writer, seq, kind, timestamp).
+_EVENT_COLUMNS = (
+    "experiment_id",
+    "run_id",
+    "key",
+    "text",
+    "name",
+    "status",
+    "start_time",
+    "end_time",
+    "user_id",
+    "artifact_uri",
+)
+
+
+def now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+def _new_writer_id() -> str:
+    # Sortable by start time, unique across machines and processes: ms time then 64 random bits.
+    return f"{now_ms():012x}{uuid.uuid4().hex[:16]}"
+
+
+class _MetricColumns:
+    """Metric events: the hot path. Run and key are indexes into the writer's run and key tables."""
+
+    __slots__ = ("key", "run", "seq", "step", "timestamp", "value")
+
+    def __init__(self) -> None:
+        self.seq = array("q")
+        self.run = array("i")
+        self.key = array("i")
+        self.value = array("d")
+        self.timestamp = array("q")
+        self.step = array("q")
+
+
+class _EventColumns:
+    """Every other event kind: rarer, so plain per-column lists."""
+
+    __slots__ = ("columns", "kind", "seq", "timestamp")
+
+    def __init__(self) -> None:
+        self.seq = array("q")
+        self.timestamp = array("q")
+        self.kind: list[str] = []
+        self.columns: dict[str, list[object]] = {name: [] for name in _EVENT_COLUMNS}
+
+
+class Writer:
+    """Appends events for one store and publishes them as segments."""
+
+    def __init__(self, location: Location, *, flush_interval: float, flush_rows: int) -> None:
+        self.location = location
+        self.flush_interval = flush_interval
+        self.flush_rows = max(1, flush_rows)
+        # Run and metric-key tables map the small ints kept in the metric buffer back to strings. They
+        # only grow and hold no events, so a forked child keeps them.
+        self._runs: list[str] = []
+        self._run_experiment: list[str] = []
+        self._run_index: dict[str, int] = {}
+        self._keys: list[str] = []
+        self.key_index: dict[str, int] = {}
+        self._reset_after_fork()
+        _WRITERS.add(self)
+
+    def _reset_after_fork(self) -> None:
+        self.writer_id = _new_writer_id()
+        self._lock = threading.Lock()
+        self._flush_lock = threading.Lock()
+        self._seq = 0
+        self._segments = 0
+        self._last_ts = 0
+        self._metrics = _MetricColumns()
+        self._events = _EventColumns()
+        self._pending: list[tuple[str, bytes]] = []
+        self.error: BaseException | None = None
+        self._thread: threading.Thread | None = None
+        self._wake = threading.Event()
+        self._closed = False
+
+    # -- tables -----------------------------------------------------------------------------------
+    def run_slot(self, run_id: str, experiment_id: str) -> int:
+        with self._lock:
+            slot = self._run_index.get(run_id)
+            if slot is None:
+                slot = len(self._runs)
+                self._runs.append(run_id)
+                self._run_experiment.append(experiment_id)
+                self._run_index[run_id] = slot
+            return slot
+
+    def key_slot(self, key: str) -> int:
+        """Index of an already validated metric key."""
+        with self._lock:
+            slot = self.key_index.get(key)
+            if slot is None:
+                slot = len(self._keys)
+                self._keys.append(key)
+                self.key_index[key] = slot
+            return slot
+
+    # -- appending --------------------------------------------------------------------------------
+    def append_metric(self, run: int, key: int, value: float, timestamp: int, step: int) -> None:
+        """The hot path: five typed appends under a lock."""
+        with self._lock:
+            m = self._metrics
+            m.seq.append(self._seq)
+            self._seq += 1
+            m.run.append(run)
+            m.key.append(key)
+            m.value.append(value)
+            m.timestamp.append(timestamp)
+            m.step.append(step)
+            n = len(m.seq)
+        if n >= self.flush_rows:
+            self._buffer_full(n)
+        elif n == 1 and self._thread is None:
+            self._start_thread()
+
+    def append_metrics(
+        self, run: int, keys: Sequence[int], values: Sequence[float], timestamp: int, step: int
+    ) -> None:
+        count = len(keys)
+        with self._lock:
+            m = self._metrics
+            start = self._seq
+            self._seq += count
+            m.seq.extend(range(start, start + count))
+            m.run.extend([run] * count)
+            m.key.extend(keys)
+            m.value.extend(values)
+            m.timestamp.extend([timestamp] * count)
+            m.step.extend([step] * count)
+            n = len(m.seq)
+        if n >= self.flush_rows:
+            self._buffer_full(n)
+        elif self._thread is None:
+            self._start_thread()
+
+    def append(self, events: Iterable[Event]) -> None:
+        with self._lock:
+            for event in events:
+                self._append_event(event)
+            n = len(self._events.seq) + len(self._metrics.seq)
+        if n >= self.flush_rows:
+            self._buffer_full(n)
+        elif self._thread is None:
+            self._start_thread()
+
+    def _append_event(self, event: Event) -> None:
+        columns = self._events
+        columns.seq.append(self._seq)
+        self._seq += 1
+        # Record times are non-decreasing per writer, so (timestamp, writer, seq) keeps this writer's order.
+        ts = now_ms()
+        if ts < self._last_ts:
+            ts = self._last_ts
+        self._last_ts = ts
+        columns.timestamp.append(ts)
+        columns.kind.append(event.kind)
+        for name, values in columns.columns.items():
+            values.append(getattr(event, name, None))
+
+    def _buffer_full(self, n: int) -> None:
+        if n >= 4 * self.flush_rows:
+            # The background thread is not keeping up: flush here, so memory stays bounded.
+            self.flush()
+        else:
+            if self._thread is None:
+                self._start_thread()
+            self._wake.set()
+
+    # -- immediate writes -------------------------------------------------------------------------
+    def encode_now(self, events: Sequence[Event]) -> bytes:
+        """Give events their ids now and encode them as one segment's bytes (for claims and catalog)."""
+        columns = _EventColumns()
+        with self._lock:
+            saved, self._events = self._events, columns
+            try:
+                for event in events:
+                    self._append_event(event)
+            finally:
+                self._events = saved
+        return _parquet_bytes(_event_table(self.writer_id, columns))
+
+    def write_now(self, events: Sequence[Event], directories: Sequence[str]) -> None:
+        """Publish events immediately as one segment in each directory (the same event ids in each)."""
+        data = self.encode_now(events)
+        for directory in directories:
+            with self._flush_lock:
+                self._segments += 1
+                rel = f"{directory}/{layout.segment_name(self.writer_id, self._segments)}"
+            self.location.publish(rel, data)
+
+    # -- flushing ---------------------------------------------------------------------------------
+    @property
+    def has_buffered(self) -> bool:
+        return bool(len(self._metrics.seq) or len(self._events.seq) or self._pending)
+
+    def flush(self) -> None:
+        """Publish everything buffered so far. Raises if a segment could not be published; the data is
+        kept and retried by the next flush."""
+        with self._flush_lock:
+            with self._lock:
+                metrics, events = self._metrics, self._events
+                empty = not len(metrics.seq) and not len(events.seq)
+                if not empty:
+                    self._metrics, self._events = _MetricColumns(), _EventColumns()
+                    runs = list(self._runs)
+                    run_experiment = list(self._run_experiment)
+                    keys = list(self._keys)
+            if not empty:
+                for experiment_id, table in _encode(
+                    self.writer_id, metrics, events, runs, run_experiment, keys
+                ):
+                    self._segments += 1
+                    name = layout.segment_name(self.writer_id, self._segments)
+                    rel = f"{layout.partition_segments(experiment_id)}/{name}"
+                    self._pending.append((rel, _parquet_bytes(table)))
+            while self._pending:
+                rel, data = self._pending[0]
+                try:
+                    self.location.publish(rel, data)
+                except FileExistsError:
+                    pass  # only this writer makes this name: an earlier attempt did land
+                self._pending.pop(0)
+
+    def _start_thread(self) -> None:
+        with self._lock:
+            if self._thread is not None:
+                return
+            self._thread = threading.Thread(
+                target=self._run_thread, name=f"eventlog-flush-{self.writer_id[-6:]}", daemon=True
+            )
+            self._thread.start()
+
+    def _run_thread(self) -> None:
+        me = threading.current_thread()
+        while not self._closed and self._thread is me:
+            self._wake.wait(self.flush_interval)
+            self._wake.clear()
+            if self._closed or self._thread is not me:
+                return
+            if self.has_buffered:
+                try:
+                    self.flush()
+                except BaseException as exc:  # noqa: BLE001 - surfaced on the caller's next call
+                    self.error = exc
+                    _log.warning("eventlog: background flush failed, will retry: %s", exc)
+
+    def take_error(self) -> BaseException | None:
+        error, self.error = self.error, None
+        return error
+
+    def close(self) -> None:
+        try:
+            self.flush()
+        finally:
+            self._closed = True
+            self._wake.set()
+
+
+def _encode(
+    writer_id: str,
+    metrics: _MetricColumns,
+    events: _EventColumns,
+    runs: list[str],
+    run_experiment: list[str],
+    keys: list[str],
+) -> list[tuple[str, pa.Table]]:
+    """Build one Arrow table per experiment partition from the swapped-out buffers."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    tables = []
+    if len(metrics.seq):
+        tables.append(_metric_table(writer_id, metrics, runs, run_experiment, keys))
+    if len(events.seq):
+        tables.append(_event_table(writer_id, events))
+    table = pa.concat_tables(tables) if len(tables) > 1 else tables[0]
+    experiments = table.column("experiment_id").unique().to_pylist()
+    if len(experiments) == 1:
+        return [(str(experiments[0]), table)]
+    return [(str(e), table.filter(pc.equal(table.column("experiment_id"), e))) for e in experiments]
+
+
+def _metric_table(
+    writer_id: str, m: _MetricColumns, runs: list[str], run_experiment: list[str], keys: list[str]
+) -> pa.Table:
+    import numpy as np
+    import pyarrow as pa
+
+    from views import segment_schema
+
+    n = len(m.seq)
+    run_codes = pa.array(np.frombuffer(m.run, dtype=np.int32))
+    key_codes = pa.array(np.frombuffer(m.key, dtype=np.int32))
+    as_text = pa.string()
+    columns = {
+        "writer": pa.repeat(pa.scalar(writer_id), n),
+        "seq": pa.array(np.frombuffer(m.seq, dtype=np.int64)),
+        "kind": pa.repeat(pa.scalar("metric"), n),
+        "timestamp": pa.array(np.frombuffer(m.timestamp, dtype=np.int64)),
+        "experiment_id": pa.DictionaryArray.from_arrays(run_codes, pa.array(run_experiment, as_text)).cast(as_text),
+        "run_id": pa.DictionaryArray.from_arrays(run_codes, pa.array(runs, as_text)).cast(as_text),
+        "key": pa.DictionaryArray.from_arrays(key_codes, pa.array(keys, as_text)).cast(as_text),
+        "value": pa.array(np.frombuffer(m.value, dtype=np.float64)),
+        "step": pa.array(np.frombuffer(m.step, dtype=np.int64)),
+    }
+    schema = segment_schema()
+    arrays = [columns[f.name] if f.name in columns else pa.nulls(n, f.type) for f in schema]
+    return pa.Table.from_arrays([a.cast(f.type) for a, f in zip(arrays, schema)], schema=schema)
+
+
+def _event_table(writer_id: str, e: _EventColumns) -> pa.Table:
+    import pyarrow as pa
+
+    from views import segment_schema
+
+    n = len(e.seq)
+    schema = segment_schema()
+    given: dict[str, object] = {
+        "writer": [writer_id] * n,
+        "seq": e.seq.tolist(),
+        "kind": e.kind,
+        "timestamp": e.timestamp.tolist(),
+        **e.columns,
+    }
+    arrays = [pa.array(given[f.name], f.type) if f.name in given else pa.nulls(n, f.type) for f in schema]
+    return pa.Table.from_arrays(arrays, schema=schema)
+
+
+def _parquet_bytes(table: pa.Table) -> bytes:
+    import pyarrow.parquet as pq
+
+    sink = io.BytesIO()
+    pq.write_table(table, sink, compression="zstd")
+    return sink.getvalue()
+
+
+# -- process-wide hooks: every live writer is flushed at exit and reset in a forked child --------------
+_WRITERS: weakref.WeakSet[Writer] = weakref.WeakSet()
+
+
+def flush_all_writers() -> None:
+    for writer in list(_WRITERS):
+        writer.flush()
+
+
+def _flush_at_exit() -> None:
+    for writer in list(_WRITERS):
+        try:
+            writer.close()
+        except BaseException as exc:  # noqa: BLE001 - report, and keep flushing the other stores
+            _log.error("eventlog: could not flush buffered events to %s at exit: %s", writer.location.uri, exc)
+
+
+def _after_fork_in_child() -> None:
+    for writer in list(_WRITERS):
+        writer._reset_after_fork()
+
+
+atexit.register(_flush_at_exit)
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)

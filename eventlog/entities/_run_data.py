@@ -1,0 +1,55 @@
+"""RunData: a run's latest metrics, params and tags as dicts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from eventlog.entities._base import Entity
+from eventlog.entities._key_value import Param, RunTag
+from eventlog.entities._metric import Metric
+
+__all__ = ["RunData"]
+
+
+class RunData(Entity):
+    """Built from lists like MLflow's; exposes ``{key: value}`` dicts.
+
+    ``metrics`` must hold one *latest* Metric per key (the caller picks it: max of step, timestamp,
+    value); if a key repeats, the last one in the list wins.
+    """
+
+    def __init__(
+        self,
+        metrics: list[Metric] | None = None,
+        params: list[Param] | None = None,
+        tags: list[RunTag] | None = None,
+    ) -> None:
+        self._metric_objs: list[Metric] = metrics or []
+        self._metrics: dict[str, float] = {metric.key: metric.value for metric in self._metric_objs}
+        self._params: dict[str, str] = {param.key: param.value for param in params or []}
+        self._tags: dict[str, str] = {tag.key: tag.value for tag in tags or []}
+
+    @property
+    def metrics(self) -> dict[str, float]:
+        return self._metrics
+
+    @property
+    def params(self) -> dict[str, str]:
+        return self._params
+
+    @property
+    def tags(self) -> dict[str, str]:
+        return self._tags
+
+    def _add_metric(self, metric: Metric) -> None:
+        self._metrics[metric.key] = metric.value
+        self._metric_objs.append(metric)
+
+    def _add_param(self, param: Param) -> None:
+        self._params[param.key] = param.value
+
+    def _add_tag(self, tag: RunTag) -> None:
+        self._tags[tag.key] = tag.value
+
+    def to_dictionary(self) -> dict[str, Any]:
+        return {"metrics": self._metrics, "params": self._params, "tags": self._tags}

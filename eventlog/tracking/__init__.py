@@ -1,0 +1,5 @@
+"""``eventlog.tracking``: where MLflow users find ``MlflowClient``."""
+
+from eventlog._client import MlflowClient
+
+__all__ = ["MlflowClient"]

@@ -1,0 +1,226 @@
+"""A store location: one fsspec filesystem plus a root path, addressed by relative paths.
+
+Callers never build filesystem paths themselves; they pass ``/``-separated paths relative to the root.
+That keeps the local-disk fast paths (``os.link`` publish, direct Parquet paths for Polars) in one place.
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+import threading
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from storage._errors import PutIfAbsentUnsupportedError, UnsupportedURIError
+
+if TYPE_CHECKING:
+    from fsspec import AbstractFileSystem
+
+__all__ = ["Location", "open_location"]
+
+# Schemes that name a database or a tracking server rather than a filesystem.
+_NOT_A_FILESYSTEM = {
+    "sqlite": "a SQLite database",
+    "postgresql": "a PostgreSQL database",
+    "postgres": "a PostgreSQL database",
+    "mysql": "a MySQL database",
+    "mssql": "a SQL Server database",
+    "databricks": "a Databricks workspace",
+    "databricks-uc": "a Databricks workspace",
+    "http": "an MLflow tracking server",
+    "https": "an MLflow tracking server",
+}
+
+# Object stores whose fsspec implementation sends a real conditional PUT for mode="create".
+_CONDITIONAL_PUT_PROTOCOLS = {"s3", "s3a", "gs", "gcs", "az", "abfs", "abfss", "adl"}
+
+# The memory filesystem lives in this process only, so a process-wide lock makes its check-then-write atomic.
+_MEMORY_LOCK = threading.Lock()
+
+
+def _protocols(fs: AbstractFileSystem) -> set[str]:
+    proto = fs.protocol
+    return {proto} if isinstance(proto, str) else set(proto)
+
+
+@dataclass(frozen=True)
+class Location:
+    """A root directory on a filesystem. Every path argument is relative to the root, ``/``-separated."""
+
+    uri: str
+    fs: AbstractFileSystem = field(repr=False, compare=False)
+    root: str
+    storage_options: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    # -- addressing -------------------------------------------------------------------------------
+    @property
+    def is_local(self) -> bool:
+        return "file" in _protocols(self.fs) or "local" in _protocols(self.fs)
+
+    def full_path(self, rel: str) -> str:
+        """The path of ``rel`` as the filesystem names it."""
+        return posixpath.join(self.root, rel) if rel else self.root
+
+    def child_uri(self, rel: str) -> str:
+        """A URI for ``rel`` that keeps this location's scheme (used for artifact URIs and messages)."""
+        return self.uri.rstrip("/") + "/" + rel if rel else self.uri
+
+    # -- reading ----------------------------------------------------------------------------------
+    def exists(self, rel: str) -> bool:
+        return bool(self.fs.exists(self.full_path(rel)))
+
+    def read_bytes(self, rel: str) -> bytes:
+        data = self.fs.cat_file(self.full_path(rel))
+        return bytes(data)
+
+    def read_many(self, rels: Iterable[str]) -> dict[str, bytes]:
+        """Fetch many small files; object stores fetch them concurrently in one call."""
+        rels = list(rels)
+        if not rels:
+            return {}
+        if self.is_local:
+            return {rel: Path(self.full_path(rel)).read_bytes() for rel in rels}
+        full = {self.full_path(rel): rel for rel in rels}
+        fetched = self.fs.cat(list(full), on_error="raise")
+        return {full[path]: bytes(data) for path, data in fetched.items()}
+
+    def list_names(self, rel_dir: str) -> list[str]:
+        """Names (not paths) of the files directly under ``rel_dir``; an absent directory is empty."""
+        if self.is_local:
+            try:
+                with os.scandir(self.full_path(rel_dir)) as entries:
+                    return sorted(e.name for e in entries if e.is_file() and not e.name.startswith(".tmp-"))
+            except (FileNotFoundError, NotADirectoryError):
+                return []
+        try:
+            listing = self.fs.ls(self.full_path(rel_dir), detail=True, refresh=True)
+        except FileNotFoundError:
+            return []
+        names = [posixpath.basename(str(e["name"]).rstrip("/")) for e in listing if e.get("type") == "file"]
+        return sorted(names)
+
+    def list_dirs(self, rel_dir: str) -> list[str]:
+        """Names of the sub-directories directly under ``rel_dir``."""
+        if self.is_local:
+            try:
+                with os.scandir(self.full_path(rel_dir)) as entries:
+                    return sorted(e.name for e in entries if e.is_dir())
+            except (FileNotFoundError, NotADirectoryError):
+                return []
+        try:
+            listing = self.fs.ls(self.full_path(rel_dir), detail=True, refresh=True)
+        except FileNotFoundError:
+            return []
+        return sorted(
+            posixpath.basename(str(e["name"]).rstrip("/")) for e in listing if e.get("type") == "directory"
+        )
+
+    def local_path(self, rel: str) -> str | None:
+        """The OS path of ``rel`` when the location is on local disk (lets Parquet readers memory-map)."""
+        return self.full_path(rel) if self.is_local else None
+
+    # -- writing ----------------------------------------------------------------------------------
+    def put_if_absent(self, rel: str, data: bytes) -> None:
+        """Create ``rel`` with ``data`` atomically, or raise ``FileExistsError`` if it exists.
+
+        Readers see the whole file or nothing. This is the one primitive every commit in the store
+        rests on, so it is implemented per backend rather than with fsspec's check-then-write.
+        """
+        path = self.full_path(rel)
+        protocols = _protocols(self.fs)
+        if self.is_local:
+            _local_put_if_absent(path, data)
+        elif "memory" in protocols:
+            with _MEMORY_LOCK:
+                if self.fs.exists(path):
+                    raise FileExistsError(path)
+                self.fs.pipe_file(path, data)
+        elif protocols & _CONDITIONAL_PUT_PROTOCOLS:
+            # One request with a precondition (If-None-Match: * / ifGenerationMatch=0): atomic on the server.
+            self.fs.pipe_file(path, data, mode="create")
+        else:
+            raise PutIfAbsentUnsupportedError(
+                f"The filesystem {sorted(protocols)} cannot create a file only if it is absent, which "
+                "eventlog needs for commits. Use local disk, memory://, s3://, gs:// or az://."
+            )
+
+    def publish(self, rel: str, data: bytes) -> None:
+        """Publish a new file under a name only this writer produces: whole or not at all."""
+        self.put_if_absent(rel, data)
+
+    def delete(self, rel: str) -> None:
+        try:
+            self.fs.rm_file(self.full_path(rel))
+        except FileNotFoundError:
+            pass
+
+
+def _local_put_if_absent(path: str, data: bytes) -> None:
+    directory = os.path.dirname(path)
+    os.makedirs(directory, exist_ok=True)
+    # Write a private temp file in the same directory, fsync it, then hard-link it to the final name:
+    # link() fails with EEXIST instead of replacing, and the final name appears only with all its bytes.
+    tmp = os.path.join(directory, f".tmp-{uuid.uuid4().hex}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        try:
+            os.link(tmp, path)
+        except OSError as exc:
+            if isinstance(exc, FileExistsError):
+                raise
+            # Filesystems without hard links: O_EXCL create of the final name, then write.
+            # Not all-or-nothing on a crash, so it is the fallback only.
+            _exclusive_write(path, data)
+    finally:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+
+
+def _exclusive_write(path: str, data: bytes) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def open_location(uri: str | os.PathLike[str], storage_options: Mapping[str, Any] | None = None) -> Location:
+    """Resolve a tracking or artifact URI (a local path, ``file://``, ``memory://`` or any fsspec URL)."""
+    import fsspec
+
+    options = dict(storage_options or {})
+    text = os.fspath(uri)
+    if not text:
+        raise UnsupportedURIError("The store URI is empty; give a local path or an fsspec URL.")
+    scheme, sep, _ = text.partition("://")
+    if not sep and ":" in text and text.split(":", 1)[0] in _NOT_A_FILESYSTEM:
+        scheme, sep = text.split(":", 1)[0], ":"
+    scheme = scheme.lower() if sep else ""
+    if scheme in _NOT_A_FILESYSTEM:
+        raise UnsupportedURIError(
+            f"The URI {text!r} names {_NOT_A_FILESYSTEM[scheme]}, which eventlog does not serve. eventlog "
+            "stores runs as Parquet files: give a local directory (e.g. ./mlruns), file://, memory:// or an "
+            "object-store URL such as s3://bucket/prefix."
+        )
+    if scheme in ("", "file", "local"):
+        path = text[len("file://") :] if scheme == "file" else text
+        if scheme == "local":
+            path = text[len("local://") :]
+        root = os.path.abspath(os.path.expanduser(path))
+        fs = fsspec.filesystem("file")
+        return Location(uri=Path(root).as_uri(), fs=fs, root=root, storage_options=options)
+    try:
+        fs, root = fsspec.core.url_to_fs(text, **options)
+    except (ImportError, ValueError) as exc:
+        raise UnsupportedURIError(f"Cannot open {text!r}: {exc}") from exc
+    return Location(uri=text.rstrip("/"), fs=fs, root=str(root).rstrip("/"), storage_options=options)

@@ -1,0 +1,68 @@
+"""The fold and the read side: segment schema, store layout, folding events into tables, snapshots.
+
+``views`` knows the run model's tables but nothing of the fluent API. The compactor and the filter-string
+language build on the same fold. Polars is imported only when a fold or a read first needs it, so that
+``import eventlog`` stays fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from views import _layout as layout
+from views._schema import COLUMNS, EXPERIMENT_KINDS, KINDS, ORDER_KEY, RUN_KINDS, Kind, segment_schema
+
+if TYPE_CHECKING:
+    from views._fold import ExperimentTables, RunTables, fold_experiments, fold_runs
+    from views._snapshot import (
+        SegmentCache,
+        experiment_tables,
+        list_run_index,
+        partition_tables,
+        read_events,
+        read_segment_files,
+    )
+
+__all__ = [
+    "COLUMNS",
+    "EXPERIMENT_KINDS",
+    "KINDS",
+    "ORDER_KEY",
+    "RUN_KINDS",
+    "ExperimentTables",
+    "Kind",
+    "RunTables",
+    "SegmentCache",
+    "experiment_tables",
+    "fold_experiments",
+    "fold_runs",
+    "layout",
+    "list_run_index",
+    "partition_tables",
+    "read_events",
+    "read_segment_files",
+    "segment_schema",
+]
+
+_LAZY = {
+    "ExperimentTables": "views._fold",
+    "RunTables": "views._fold",
+    "fold_experiments": "views._fold",
+    "fold_runs": "views._fold",
+    "SegmentCache": "views._snapshot",
+    "experiment_tables": "views._snapshot",
+    "list_run_index": "views._snapshot",
+    "partition_tables": "views._snapshot",
+    "read_events": "views._snapshot",
+    "read_segment_files": "views._snapshot",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'views' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value

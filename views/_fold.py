@@ -1,0 +1,218 @@
+"""The fold: events in, state tables out. Pure functions over Polars frames, no I/O.
+
+The read path (a snapshot of uncompacted segments) and the compactor fold with these same functions, so
+compaction can change how fast a read is, never what it returns.
+
+Rules (MLflow's, see docs/format.md):
+- an event id is (writer, seq); an event seen twice counts once;
+- non-metric events apply in ORDER_KEY order (timestamp, writer, seq);
+- a param keeps its first value; later different values are conflicts, reported, never shown;
+- a tag keeps its last set value unless a later delete removes it;
+- the latest metric is the largest (step, timestamp, value), NaN comparing as 0, ties to the first logged;
+- a run is deleted if the last lifecycle event touching it (its own delete/restore, or its experiment's)
+  is a delete.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+
+from views._schema import COLUMNS, ORDER_KEY, Kind
+
+__all__ = [
+    "ExperimentTables",
+    "RunTables",
+    "empty_events",
+    "fold_experiments",
+    "fold_runs",
+]
+
+_POLARS_TYPES = {"string": pl.String, "int64": pl.Int64, "float64": pl.Float64}
+EVENT_SCHEMA = pl.Schema({name: _POLARS_TYPES[kind] for name, kind in COLUMNS})
+_ORDER = list(ORDER_KEY)
+
+
+def empty_events() -> pl.DataFrame:
+    return EVENT_SCHEMA.to_frame()
+
+
+@dataclass(frozen=True)
+class RunTables:
+    """The state of one experiment partition's runs."""
+
+    runs: pl.DataFrame  # run_id, experiment_id, run_name, user_id, status, start_time, end_time,
+    #                     artifact_uri, lifecycle_stage, deleted_time
+    params: pl.DataFrame  # run_id, key, value
+    param_conflicts: pl.DataFrame  # run_id, key, value (kept), rejected_value, writer, seq
+    tags: pl.DataFrame  # run_id, key, value
+    latest_metrics: pl.DataFrame  # run_id, key, value, timestamp, step
+    metric_history: pl.DataFrame  # run_id, key, value, timestamp, step
+
+
+@dataclass(frozen=True)
+class ExperimentTables:
+    experiments: pl.DataFrame  # experiment_id, name, artifact_location, lifecycle_stage, creation_time,
+    #                            last_update_time
+    tags: pl.DataFrame  # experiment_id, key, value
+
+
+def _dedupe(events: pl.DataFrame) -> pl.DataFrame:
+    return events.unique(subset=["writer", "seq"], keep="first", maintain_order=True)
+
+
+def _last_per(frame: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
+    return frame.sort(_ORDER).unique(subset=keys, keep="last", maintain_order=True)
+
+
+def fold_runs(events: pl.DataFrame) -> RunTables:
+    """Fold the events of one partition into its run tables."""
+    events = _dedupe(events)
+    kind = pl.col("kind")
+
+    created = (
+        events.filter(kind == Kind.RUN_CREATED)
+        .sort(_ORDER)
+        .unique(subset=["run_id"], keep="first", maintain_order=True)
+        .select("run_id", "experiment_id", "user_id", "start_time", "artifact_uri")
+    )
+    updates = events.filter(kind == Kind.RUN_UPDATED)
+    status = _last_per(
+        pl.concat(
+            [
+                events.filter(kind == Kind.RUN_CREATED).with_columns(status=pl.lit("RUNNING")),
+                updates.filter(pl.col("status").is_not_null()),
+            ]
+        ),
+        ["run_id"],
+    ).select("run_id", "status")
+    end_time = _last_per(updates.filter(pl.col("end_time").is_not_null()), ["run_id"]).select(
+        "run_id", "end_time"
+    )
+    # The run name is whichever came last: the name at creation, a rename, or the mlflow.runName tag.
+    names = _last_per(
+        events.filter(
+            (kind == Kind.RUN_CREATED)
+            | ((kind == Kind.RUN_UPDATED) & pl.col("name").is_not_null())
+            | ((kind == Kind.TAG_SET) & (pl.col("key") == "mlflow.runName"))
+        ).with_columns(
+            run_name=pl.when(kind == Kind.TAG_SET).then(pl.col("text")).otherwise(pl.col("name"))
+        ),
+        ["run_id"],
+    ).select("run_id", "run_name")
+
+    run_ids = created.select("run_id")
+    run_lifecycle = events.filter(kind.is_in([Kind.RUN_DELETED, Kind.RUN_RESTORED]))
+    experiment_lifecycle = events.filter(kind.is_in([Kind.EXPERIMENT_DELETED, Kind.EXPERIMENT_RESTORED]))
+    # An experiment's delete/restore applies to every run in it (MLflow cascades both ways).
+    cascaded = experiment_lifecycle.drop("run_id").join(run_ids, how="cross").select(events.columns)
+    lifecycle = _last_per(pl.concat([run_lifecycle, cascaded]), ["run_id"]).select(
+        "run_id",
+        lifecycle_stage=pl.when(kind.is_in([Kind.RUN_DELETED, Kind.EXPERIMENT_DELETED]))
+        .then(pl.lit("deleted"))
+        .otherwise(pl.lit("active")),
+        deleted_time=pl.when(kind.is_in([Kind.RUN_DELETED, Kind.EXPERIMENT_DELETED])).then(
+            pl.col("timestamp")
+        ),
+    )
+
+    runs = (
+        created.join(names, on="run_id", how="left")
+        .join(status, on="run_id", how="left")
+        .join(end_time, on="run_id", how="left")
+        .join(lifecycle, on="run_id", how="left")
+        .with_columns(pl.col("lifecycle_stage").fill_null("active"))
+        .select(
+            "run_id",
+            "experiment_id",
+            "run_name",
+            "user_id",
+            "status",
+            "start_time",
+            "end_time",
+            "artifact_uri",
+            "lifecycle_stage",
+            "deleted_time",
+        )
+    )
+
+    param_events = events.filter(kind == Kind.PARAM).sort(_ORDER)
+    params = param_events.unique(subset=["run_id", "key"], keep="first", maintain_order=True).select(
+        "run_id", "key", value="text"
+    )
+    param_conflicts = (
+        param_events.join(params.rename({"value": "kept_value"}), on=["run_id", "key"], how="inner")
+        .filter(pl.col("text") != pl.col("kept_value"))
+        .select("run_id", "key", value="kept_value", rejected_value="text", writer="writer", seq="seq")
+    )
+
+    tags = (
+        _last_per(events.filter(kind.is_in([Kind.TAG_SET, Kind.TAG_DELETED])), ["run_id", "key"])
+        .filter(kind == Kind.TAG_SET)
+        .select("run_id", "key", value="text")
+    )
+
+    history = (
+        events.filter(kind == Kind.METRIC)
+        .select("run_id", "key", "value", "timestamp", "step", "writer", "seq")
+        # MLflow's SQL store keeps one row per identical (key, timestamp, step, value).
+        .unique(subset=["run_id", "key", "value", "timestamp", "step"], keep="first", maintain_order=True)
+    )
+    latest = (
+        history.with_columns(_rank_value=pl.col("value").fill_nan(0.0))
+        .sort(
+            ["step", "timestamp", "_rank_value", "writer", "seq"],
+            descending=[True, True, True, False, False],
+        )
+        .unique(subset=["run_id", "key"], keep="first", maintain_order=True)
+        .select("run_id", "key", "value", "timestamp", "step")
+    )
+    return RunTables(
+        runs=runs,
+        params=params,
+        param_conflicts=param_conflicts,
+        tags=tags,
+        latest_metrics=latest,
+        metric_history=history.select("run_id", "key", "value", "timestamp", "step"),
+    )
+
+
+def fold_experiments(events: pl.DataFrame) -> ExperimentTables:
+    """Fold catalog events into the experiments table."""
+    events = _dedupe(events)
+    kind = pl.col("kind")
+    naming = events.filter(kind.is_in([Kind.EXPERIMENT_CREATED, Kind.EXPERIMENT_RENAMED]))
+    created = (
+        events.filter(kind == Kind.EXPERIMENT_CREATED)
+        .sort(_ORDER)
+        .unique(subset=["experiment_id"], keep="first", maintain_order=True)
+        .select("experiment_id", artifact_location="artifact_uri", creation_time="timestamp")
+    )
+    names = _last_per(naming, ["experiment_id"]).select("experiment_id", "name")
+    lifecycle_events = events.filter(kind.is_in([Kind.EXPERIMENT_DELETED, Kind.EXPERIMENT_RESTORED]))
+    lifecycle = _last_per(lifecycle_events, ["experiment_id"]).select(
+        "experiment_id",
+        lifecycle_stage=pl.when(kind == Kind.EXPERIMENT_DELETED).then(pl.lit("deleted")).otherwise(pl.lit("active")),
+    )
+    updated = (
+        pl.concat([naming, lifecycle_events])
+        .group_by("experiment_id")
+        .agg(last_update_time=pl.col("timestamp").max())
+    )
+    experiments = (
+        created.join(names, on="experiment_id", how="left")
+        .join(lifecycle, on="experiment_id", how="left")
+        .join(updated, on="experiment_id", how="left")
+        .with_columns(pl.col("lifecycle_stage").fill_null("active"))
+        .select("experiment_id", "name", "artifact_location", "lifecycle_stage", "creation_time", "last_update_time")
+    )
+    tags = (
+        _last_per(
+            events.filter(kind.is_in([Kind.EXPERIMENT_TAG_SET, Kind.EXPERIMENT_TAG_DELETED])),
+            ["experiment_id", "key"],
+        )
+        .filter(kind == Kind.EXPERIMENT_TAG_SET)
+        .select("experiment_id", "key", value="text")
+    )
+    return ExperimentTables(experiments=experiments, tags=tags)
