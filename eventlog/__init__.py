@@ -13,6 +13,9 @@ events (see docs/architecture.md). Heavy libraries (pyarrow, polars) load on fir
 
 from __future__ import annotations
 
+import os
+from typing import Any
+
 from eventlog import entities, exceptions
 from eventlog._client import MlflowClient, RunOperations
 from eventlog._config import get_tracking_uri, is_tracking_uri_set
@@ -92,7 +95,9 @@ __all__ = [
 ]
 
 
-def set_tracking_uri(uri: str | None, storage_options: dict | None = None) -> None:  # type: ignore[type-arg]
+def set_tracking_uri(
+    uri: str | os.PathLike[str] | None, storage_options: dict[str, Any] | None = None
+) -> None:
     """Set the tracking store: a local path, ``file://``, ``memory://`` or any fsspec URL.
 
     ``storage_options`` are passed to fsspec (endpoints, credentials). Runs that are active stay in the

@@ -33,7 +33,12 @@ from eventlog._events import (
 )
 from eventlog._writer import Writer
 from eventlog.entities import Experiment, ExperimentTag, LifecycleStage
-from eventlog.exceptions import InvalidParameterValue, InvalidState, ResourceAlreadyExists, ResourceDoesNotExist
+from eventlog.exceptions import (
+    InvalidParameterValue,
+    InvalidState,
+    ResourceAlreadyExists,
+    ResourceDoesNotExist,
+)
 from storage import Location
 from views import layout
 
@@ -128,7 +133,9 @@ class ExperimentCatalog:
             events: list[Event] = [ExperimentCreated(experiment_id, name, location)]
             events.extend(ExperimentTagSet(experiment_id, key, value) for key, value in tag_items)
             try:
-                self.location.put_if_absent(layout.name_claim(name, generation), self.writer.encode_now(events))
+                self.location.put_if_absent(
+                    layout.name_claim(name, generation), self.writer.encode_now(events)
+                )
             except FileExistsError:
                 continue  # another writer claimed this generation first: look again
             return experiment_id
@@ -149,7 +156,9 @@ class ExperimentCatalog:
 
     def _generations(self, name: str) -> list[int]:
         names = self.location.list_names(layout.name_claim_dir(name))
-        return sorted(int(n.split(".")[0]) for n in names if n.endswith(".parquet") and n.split(".")[0].isdigit())
+        return sorted(
+            int(n.split(".")[0]) for n in names if n.endswith(".parquet") and n.split(".")[0].isdigit()
+        )
 
     def _allocate_id(self) -> str:
         with self._lock:
@@ -258,4 +267,3 @@ def _to_entities(experiments: pl.DataFrame, tags: pl.DataFrame) -> list[Experime
         )
         for row in experiments.iter_rows(named=True)
     ]
-

@@ -6,8 +6,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from eventlog._registry import get_store
-from eventlog._runs import PARAM_VALIDATION_MSG
 from eventlog._store import TrackingStore
+from eventlog._validation import PARAM_VALIDATION_MSG
 from eventlog._writer import now_ms
 from eventlog.entities import Experiment, Metric, PagedList, Param, Run, RunStatus, RunTag, ViewType
 from eventlog.exceptions import InvalidParameterValue, MlflowException
@@ -82,7 +82,12 @@ class MlflowClient:
         from eventlog._experiment_search import search_experiments
 
         return search_experiments(
-            self._store.list_experiments(ViewType.ALL), view_type, max_results, filter_string, order_by, page_token
+            self._store.list_experiments(ViewType.ALL),
+            view_type,
+            max_results,
+            filter_string,
+            order_by,
+            page_token,
         )
 
     def rename_experiment(self, experiment_id: str, new_name: str) -> None:
@@ -182,7 +187,9 @@ class MlflowClient:
         self._store.log_batch(run_id, list(metrics), list(params), list(tags))
         return _async_result(self._store, synchronous)
 
-    def set_tag(self, run_id: str, key: str, value: Any, synchronous: bool | None = None) -> RunOperations | None:
+    def set_tag(
+        self, run_id: str, key: str, value: Any, synchronous: bool | None = None
+    ) -> RunOperations | None:
         self._store.set_tag(run_id, key, value)
         return _async_result(self._store, synchronous)
 
@@ -195,4 +202,3 @@ class MlflowClient:
     def flush(self) -> None:
         """Make every buffered event of this store durable (an eventlog addition)."""
         self._store.flush()
-

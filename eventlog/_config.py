@@ -29,7 +29,9 @@ _tracking_uri: str | None = None
 _storage_options: dict[str, Any] | None = None
 
 
-def set_tracking_uri(uri: str | os.PathLike[str] | None, storage_options: dict[str, Any] | None = None) -> None:
+def set_tracking_uri(
+    uri: str | os.PathLike[str] | None, storage_options: dict[str, Any] | None = None
+) -> None:
     """Set the store for this process (and, through the environment, for its children)."""
     global _tracking_uri, _storage_options
     if uri is None:

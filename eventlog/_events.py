@@ -8,7 +8,7 @@ Every event gets its id (writer, seq) and its record time from the writer when i
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar, Union
+from typing import ClassVar
 
 from views import Kind
 
@@ -139,21 +139,21 @@ class RunTagDeleted:
     key: str
 
 
-Event = Union[
-    ExperimentCreated,
-    ExperimentRenamed,
-    ExperimentDeleted,
-    ExperimentRestored,
-    ExperimentTagSet,
-    ExperimentTagDeleted,
-    RunCreated,
-    RunUpdated,
-    RunDeleted,
-    RunRestored,
-    ParamLogged,
-    RunTagSet,
-    RunTagDeleted,
-]
+Event = (
+    ExperimentCreated
+    | ExperimentRenamed
+    | ExperimentDeleted
+    | ExperimentRestored
+    | ExperimentTagSet
+    | ExperimentTagDeleted
+    | RunCreated
+    | RunUpdated
+    | RunDeleted
+    | RunRestored
+    | ParamLogged
+    | RunTagSet
+    | RunTagDeleted
+)
 
-EVENT_TYPES: tuple[type, ...] = Event.__args__  # type: ignore[attr-defined]
+EVENT_TYPES: tuple[type, ...] = Event.__args__
 # Metric events have no class: the writer appends them straight into typed arrays (``Kind.METRIC``).

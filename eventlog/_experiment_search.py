@@ -7,8 +7,10 @@ schema; evaluation here is over entity objects, since the catalog is small.
 from __future__ import annotations
 
 import base64
+import functools
 import json
 from collections.abc import Sequence
+from typing import Any
 
 from eventlog.entities import Experiment, LifecycleStage, PagedList
 from eventlog.exceptions import InvalidParameterValue
@@ -58,7 +60,7 @@ def _sort_key(order_by: Sequence[str] | None) -> list[tuple[str, bool]]:
         parts = clause.strip().split()
         if not parts or len(parts) > 2:
             raise InvalidParameterValue(f"Invalid order_by clause '{clause}'. Could not be parsed.")
-        field = parts[0].strip("`\"")
+        field = parts[0].strip('`"')
         if field.startswith(("attribute.", "attributes.", "attr.")):
             field = field.split(".", 1)[1]
         if field not in _ORDER_KEYS:
@@ -76,7 +78,7 @@ def _sort_key(order_by: Sequence[str] | None) -> list[tuple[str, bool]]:
     return keys
 
 
-def _value(experiment: Experiment, field: str) -> object:
+def _value(experiment: Experiment, field: str) -> Any:
     if field == "experiment_id":
         return int(experiment.experiment_id)
     return getattr(experiment, field)
@@ -101,7 +103,7 @@ def search_experiments(
     for field, descending in reversed(_sort_key(order_by)):
         present = [e for e in selected if _value(e, field) is not None]
         absent = [e for e in selected if _value(e, field) is None]
-        present.sort(key=lambda e, f=field: _value(e, f), reverse=descending)  # type: ignore[misc]
+        present.sort(key=functools.partial(_value, field=field), reverse=descending)
         selected = present + absent
     offset = decode_page_token(page_token)
     if max_results is None:

@@ -221,7 +221,9 @@ def start_run(
 ) -> ActiveRun:
     """Start a new run, or resume ``run_id``, and make it the active run."""
     stack = _state.stack
-    if experiment_id is not None and not isinstance(experiment_id, (str, int)) or isinstance(experiment_id, bool):
+    if (experiment_id is not None and not isinstance(experiment_id, (str, int))) or isinstance(
+        experiment_id, bool
+    ):
         raise InvalidParameterValue(
             f"Invalid experiment id: {experiment_id} of type {type(experiment_id)}. "
             "Must be one of str, int, or None."
@@ -244,7 +246,11 @@ def start_run(
 
 
 def _resume_run(
-    store: TrackingStore, run_id: str, run_name: str | None, tags: dict[str, Any] | None, description: str | None
+    store: TrackingStore,
+    run_id: str,
+    run_name: str | None,
+    tags: dict[str, Any] | None,
+    description: str | None,
 ) -> Run:
     _validation.validate_run_id(run_id)
     run = store.get_run(run_id)
@@ -295,7 +301,8 @@ def _new_run(
         parent = store.get_run(parent_run_id)
         if parent.info.lifecycle_stage == LifecycleStage.DELETED:
             raise MlflowException(
-                f"Cannot start run under parent run with ID {parent_run_id} because it is in the deleted state."
+                f"Cannot start run under parent run with ID {parent_run_id} "
+                "because it is in the deleted state."
             )
     else:
         parent_run_id = stack[-1].info.run_id if stack else None

@@ -9,6 +9,7 @@ for a run this process did not create, the known params are read once from the s
 from __future__ import annotations
 
 import threading
+from array import array
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -18,34 +19,6 @@ from eventlog._writer import Writer
 from eventlog.exceptions import BackgroundFlushError, InvalidParameterValue
 
 __all__ = ["RunHandle", "coerce_step", "param_conflict_message"]
-
-PARAM_VALIDATION_MSG = """
-
-The cause of this error is typically due to repeated calls
-to an individual run_id event logging.
-
-Incorrect Example:
----------------------------------------
-with mlflow.start_run():
-    mlflow.log_param("depth", 3)
-    mlflow.log_param("depth", 5)
----------------------------------------
-
-Which will throw an MlflowException for overwriting a
-logged parameter.
-
-Correct Example:
----------------------------------------
-with mlflow.start_run():
-    with mlflow.start_run(nested=True):
-        mlflow.log_param("depth", 3)
-    with mlflow.start_run(nested=True):
-        mlflow.log_param("depth", 5)
----------------------------------------
-
-Which will create a new nested run for each individual
-model and prevent parameter value duplication.
-"""
 
 
 def coerce_step(step: Any) -> int:
@@ -139,14 +112,22 @@ class RunHandle:
         if type(step) is not int:
             step = coerce_step(step)
         index = writer.key_index
-        keys: list[int] = []
-        values: list[float] = []
-        for key, value in metrics.items():
-            slot = index.get(key)
-            keys.append(slot if slot is not None else self._new_metric_key(key))
-            if type(value) is not float or type(timestamp) is not int or timestamp < 0:
-                value, timestamp = self._checked(key, value, timestamp, step)
-            values.append(value)
+        try:
+            keys = [index[key] for key in metrics]
+        except KeyError:
+            keys = [index[key] if key in index else self._new_metric_key(key) for key in metrics]
+        values: array[float] | None = None
+        if type(timestamp) is int and timestamp >= 0:
+            try:
+                # array("d") takes floats, ints, bools and anything with __float__ (numpy scalars), as
+                # MLflow's float() conversion does; strings and None fall through to the checked path.
+                values = array("d", metrics.values())
+            except TypeError:
+                values = None
+        if values is None:
+            checked = [self._checked(key, value, timestamp, step) for key, value in metrics.items()]
+            values = array("d", [value for value, _ in checked])
+            timestamp = int(timestamp)
         writer.append_metrics(self.slot, keys, values, timestamp, step)
 
     def append_metric_rows(self, rows: Sequence[tuple[str, float, int, int]]) -> None:
@@ -158,7 +139,8 @@ class RunHandle:
             self.writer.append_metric(self.slot, slot, value, timestamp, step)
 
     def _new_metric_key(self, key: str) -> int:
-        _validation.validate_metric_name(key)
+        # The whole metric check on a valid value, so the key's characters and its length are both checked.
+        _validation.validate_metric(key, 0.0, 0, 0)
         return self.writer.key_slot(key)
 
     def _checked(self, key: str, value: Any, timestamp: Any, step: Any) -> tuple[float, int]:
@@ -181,9 +163,7 @@ class RunHandle:
             if conflicts:
                 if single:
                     key, old, new = conflicts[0]
-                    raise InvalidParameterValue(
-                        param_conflict_message(self.run_id, key, old, new) + PARAM_VALIDATION_MSG
-                    )
+                    raise InvalidParameterValue(param_conflict_message(self.run_id, key, old, new))
                 listed = [{"key": k, "old_value": old, "new_value": new} for k, old, new in conflicts]
                 raise InvalidParameterValue(
                     f"Changing param values is not allowed. Params were already logged='{listed}' "

@@ -98,8 +98,10 @@ class TrackingStore:
         except MlflowException:
             raise
         except OSError as exc:
-            raise StoreError(f"Could not write to {self.location.uri}: {exc}. The events are kept in "
-                             "memory and retried on the next flush.") from exc
+            raise StoreError(
+                f"Could not write to {self.location.uri}: {exc}. The events are kept in "
+                "memory and retried on the next flush."
+            ) from exc
 
     # -- experiments --------------------------------------------------------------------------------
     def create_experiment(
@@ -209,7 +211,7 @@ class TrackingStore:
 
     def update_run_info(
         self, run_id: str, status: str | None, end_time: int | None, run_name: str | None
-    ) -> RunInfo:
+    ) -> None:
         handle = self.handle(run_id)
         handle.check_writable()
         events: list[Event] = [RunUpdated(handle.experiment_id, run_id, status, end_time, run_name or None)]
@@ -217,7 +219,6 @@ class TrackingStore:
             events.append(RunTagSet(handle.experiment_id, run_id, RUN_NAME_TAG, run_name))
         self.writer.append(events)
         self.flush()
-        return self.get_run(run_id).info
 
     def delete_run(self, run_id: str) -> None:
         handle = self.handle(run_id)
@@ -250,10 +251,11 @@ class TrackingStore:
         if tables.runs.height == 0:
             raise ResourceDoesNotExist(f"Run with id={run_id} not found")
         deleted = tables.runs.get_column("lifecycle_stage")[0] == LifecycleStage.DELETED
-        params = dict(zip(tables.params.get_column("key").to_list(), tables.params.get_column("value").to_list()))
-        return self._register(run_id, experiment_id, deleted=deleted, params=params)
+        return self._register(run_id, experiment_id, deleted=deleted, params=_params_of(tables))
 
-    def _register(self, run_id: str, experiment_id: str, *, deleted: bool, params: dict[str, str] | None) -> RunHandle:
+    def _register(
+        self, run_id: str, experiment_id: str, *, deleted: bool, params: dict[str, str] | None
+    ) -> RunHandle:
         with self._handles_lock:
             handle = self._handles.get(run_id)
             if handle is None:
@@ -271,8 +273,7 @@ class TrackingStore:
 
     def _load_params(self, run_id: str) -> dict[str, str]:
         handle = self._handles[run_id]
-        tables = self._run_tables(handle.experiment_id, run_id)
-        return dict(zip(tables.params.get_column("key").to_list(), tables.params.get_column("value").to_list()))
+        return _params_of(self._run_tables(handle.experiment_id, run_id))
 
     def log_batch(
         self,
@@ -283,23 +284,28 @@ class TrackingStore:
         *,
         single_param: bool = False,
     ) -> None:
-        """MLflow's log_batch: everything validated first; nothing written if anything is wrong."""
+        """MLflow's log_batch: everything validated first (in MLflow's order: metrics, params, tags, then
+        duplicate param keys); nothing is written if anything is wrong.
+
+        There is no per-call size limit: MLflow's client splits big batches into store-sized chunks, so a
+        caller of the client never meets one, and one call here is never split.
+        """
         handle = self.handle(run_id)
-        checked_params = [
-            (p.key, _validation.validate_param(p.key, str(p.value), path_prefix="" if single_param else f"params[{i}]"))
-            for i, p in enumerate(params)
-        ]
-        if not single_param:
-            _validation.validate_param_keys_unique(list(params))
-        checked_tags = [
-            (t.key, _validation.validate_tag(t.key, str(t.value), path_prefix=f"tags[{i}]"))
-            for i, t in enumerate(tags)
-        ]
         rows: list[tuple[str, float, int, int]] = []
         for i, m in enumerate(metrics):
             value = _validation.convert_metric_value(m.value)
             _validation.validate_metric(m.key, value, m.timestamp, m.step, path_prefix=f"metrics[{i}]")
             rows.append((m.key, float(value), int(m.timestamp), coerce_step(m.step)))
+        param_prefix = (lambda i: "") if single_param else (lambda i: f"params[{i}]")
+        checked_params = [
+            (p.key, _validation.validate_param(p.key, str(p.value), param_prefix(i)))
+            for i, p in enumerate(params)
+        ]
+        checked_tags = [
+            (t.key, _validation.validate_tag(t.key, str(t.value), f"tags[{i}]")) for i, t in enumerate(tags)
+        ]
+        if not single_param:
+            _validation.validate_param_keys_unique([Param(k, v) for k, v in checked_params])
         handle.check_writable()
         if checked_params:
             handle.log_params(checked_params, single=single_param)
@@ -323,10 +329,14 @@ class TrackingStore:
         handle.delete_tag(key)
 
     # -- runs: reading ----------------------------------------------------------------------------
-    def _run_tables(self, experiment_id: str, run_id: str) -> RunTables:
+    def _run_tables(
+        self, experiment_id: str, run_id: str, *, metric_key: str | None = None, history: bool = False
+    ) -> RunTables:
         from views import partition_tables
 
-        return partition_tables(self.location, experiment_id, [run_id], cache=self.cache)
+        return partition_tables(
+            self.location, experiment_id, [run_id], cache=self.cache, metric_key=metric_key, history=history
+        )
 
     def get_run(self, run_id: str) -> Run:
         handle = self.handle(run_id)
@@ -343,7 +353,7 @@ class TrackingStore:
         handle = self.handle(run_id)
         self.flush()
         history = (
-            self._run_tables(handle.experiment_id, run_id)
+            self._run_tables(handle.experiment_id, run_id, metric_key=key, history=True)
             .metric_history.filter(pl.col("key") == key)
             .sort(["timestamp", "step", "value"])
         )
@@ -362,6 +372,10 @@ class TrackingStore:
             tables = partition_tables(self.location, experiment_id, cache=self.cache)
             runs.extend(runs_from_tables(tables))
         return runs
+
+
+def _params_of(tables: RunTables) -> dict[str, str]:
+    return dict(tables.params.select("key", "value").iter_rows())
 
 
 def runs_from_tables(tables: RunTables) -> list[Run]:
@@ -391,6 +405,8 @@ def runs_from_tables(tables: RunTables) -> list[Run]:
             artifact_uri=row["artifact_uri"],
             run_name=row["run_name"],
         )
-        data = RunData(metrics=metrics.get(run_id, []), params=params.get(run_id, []), tags=tags.get(run_id, []))
+        data = RunData(
+            metrics=metrics.get(run_id, []), params=params.get(run_id, []), tags=tags.get(run_id, [])
+        )
         runs.append(Run(info, data, RunInputs(), RunOutputs()))
     return runs

@@ -63,12 +63,16 @@ def _new_writer_id() -> str:
 
 
 class _MetricColumns:
-    """Metric events: the hot path. Run and key are indexes into the writer's run and key tables."""
+    """Metric events: the hot path. Run and key are indexes into the writer's run and key tables.
 
-    __slots__ = ("key", "run", "seq", "step", "timestamp", "value")
+    Metric events get their sequence numbers when the buffer is swapped out for a flush (one contiguous
+    block, in append order): the fold never orders metrics against other kinds, so this keeps a counter
+    off the hot path without changing any result.
+    """
+
+    __slots__ = ("key", "run", "step", "timestamp", "value")
 
     def __init__(self) -> None:
-        self.seq = array("q")
         self.run = array("i")
         self.key = array("i")
         self.value = array("d")
@@ -146,34 +150,29 @@ class Writer:
         """The hot path: five typed appends under a lock."""
         with self._lock:
             m = self._metrics
-            m.seq.append(self._seq)
-            self._seq += 1
             m.run.append(run)
             m.key.append(key)
             m.value.append(value)
             m.timestamp.append(timestamp)
             m.step.append(step)
-            n = len(m.seq)
+            n = len(m.run)
         if n >= self.flush_rows:
             self._buffer_full(n)
         elif n == 1 and self._thread is None:
             self._start_thread()
 
     def append_metrics(
-        self, run: int, keys: Sequence[int], values: Sequence[float], timestamp: int, step: int
+        self, run: int, keys: list[int], values: array[float], timestamp: int, step: int
     ) -> None:
         count = len(keys)
         with self._lock:
             m = self._metrics
-            start = self._seq
-            self._seq += count
-            m.seq.extend(range(start, start + count))
-            m.run.extend([run] * count)
-            m.key.extend(keys)
+            m.run.extend(array("i", (run,)) * count)
+            m.key.fromlist(keys)
             m.value.extend(values)
-            m.timestamp.extend([timestamp] * count)
-            m.step.extend([step] * count)
-            n = len(m.seq)
+            m.timestamp.extend(array("q", (timestamp,)) * count)
+            m.step.extend(array("q", (step,)) * count)
+            n = len(m.run)
         if n >= self.flush_rows:
             self._buffer_full(n)
         elif self._thread is None:
@@ -183,7 +182,7 @@ class Writer:
         with self._lock:
             for event in events:
                 self._append_event(event)
-            n = len(self._events.seq) + len(self._metrics.seq)
+            n = len(self._events.seq) + len(self._metrics.run)
         if n >= self.flush_rows:
             self._buffer_full(n)
         elif self._thread is None:
@@ -237,7 +236,7 @@ class Writer:
     # -- flushing ---------------------------------------------------------------------------------
     @property
     def has_buffered(self) -> bool:
-        return bool(len(self._metrics.seq) or len(self._events.seq) or self._pending)
+        return bool(len(self._metrics.run) or len(self._events.seq) or self._pending)
 
     def flush(self) -> None:
         """Publish everything buffered so far. Raises if a segment could not be published; the data is
@@ -245,15 +244,17 @@ class Writer:
         with self._flush_lock:
             with self._lock:
                 metrics, events = self._metrics, self._events
-                empty = not len(metrics.seq) and not len(events.seq)
+                empty = not len(metrics.run) and not len(events.seq)
                 if not empty:
                     self._metrics, self._events = _MetricColumns(), _EventColumns()
+                    metric_seq = self._seq
+                    self._seq += len(metrics.run)
                     runs = list(self._runs)
                     run_experiment = list(self._run_experiment)
                     keys = list(self._keys)
             if not empty:
                 for experiment_id, table in _encode(
-                    self.writer_id, metrics, events, runs, run_experiment, keys
+                    self.writer_id, metrics, metric_seq, events, runs, run_experiment, keys
                 ):
                     self._segments += 1
                     name = layout.segment_name(self.writer_id, self._segments)
@@ -286,7 +287,7 @@ class Writer:
             if self.has_buffered:
                 try:
                     self.flush()
-                except BaseException as exc:  # noqa: BLE001 - surfaced on the caller's next call
+                except BaseException as exc:
                     self.error = exc
                     _log.warning("eventlog: background flush failed, will retry: %s", exc)
 
@@ -305,6 +306,7 @@ class Writer:
 def _encode(
     writer_id: str,
     metrics: _MetricColumns,
+    metric_seq: int,
     events: _EventColumns,
     runs: list[str],
     run_experiment: list[str],
@@ -315,8 +317,8 @@ def _encode(
     import pyarrow.compute as pc
 
     tables = []
-    if len(metrics.seq):
-        tables.append(_metric_table(writer_id, metrics, runs, run_experiment, keys))
+    if len(metrics.run):
+        tables.append(_metric_table(writer_id, metrics, metric_seq, runs, run_experiment, keys))
     if len(events.seq):
         tables.append(_event_table(writer_id, events))
     table = pa.concat_tables(tables) if len(tables) > 1 else tables[0]
@@ -327,23 +329,30 @@ def _encode(
 
 
 def _metric_table(
-    writer_id: str, m: _MetricColumns, runs: list[str], run_experiment: list[str], keys: list[str]
+    writer_id: str,
+    m: _MetricColumns,
+    first_seq: int,
+    runs: list[str],
+    run_experiment: list[str],
+    keys: list[str],
 ) -> pa.Table:
     import numpy as np
     import pyarrow as pa
 
     from views import segment_schema
 
-    n = len(m.seq)
+    n = len(m.run)
     run_codes = pa.array(np.frombuffer(m.run, dtype=np.int32))
     key_codes = pa.array(np.frombuffer(m.key, dtype=np.int32))
     as_text = pa.string()
     columns = {
         "writer": pa.repeat(pa.scalar(writer_id), n),
-        "seq": pa.array(np.frombuffer(m.seq, dtype=np.int64)),
+        "seq": pa.array(np.arange(first_seq, first_seq + n, dtype=np.int64)),
         "kind": pa.repeat(pa.scalar("metric"), n),
         "timestamp": pa.array(np.frombuffer(m.timestamp, dtype=np.int64)),
-        "experiment_id": pa.DictionaryArray.from_arrays(run_codes, pa.array(run_experiment, as_text)).cast(as_text),
+        "experiment_id": pa.DictionaryArray.from_arrays(run_codes, pa.array(run_experiment, as_text)).cast(
+            as_text
+        ),
         "run_id": pa.DictionaryArray.from_arrays(run_codes, pa.array(runs, as_text)).cast(as_text),
         "key": pa.DictionaryArray.from_arrays(key_codes, pa.array(keys, as_text)).cast(as_text),
         "value": pa.array(np.frombuffer(m.value, dtype=np.float64)),
@@ -351,7 +360,7 @@ def _metric_table(
     }
     schema = segment_schema()
     arrays = [columns[f.name] if f.name in columns else pa.nulls(n, f.type) for f in schema]
-    return pa.Table.from_arrays([a.cast(f.type) for a, f in zip(arrays, schema)], schema=schema)
+    return pa.Table.from_arrays([a.cast(f.type) for a, f in zip(arrays, schema, strict=False)], schema=schema)
 
 
 def _event_table(writer_id: str, e: _EventColumns) -> pa.Table:
@@ -393,8 +402,10 @@ def _flush_at_exit() -> None:
     for writer in list(_WRITERS):
         try:
             writer.close()
-        except BaseException as exc:  # noqa: BLE001 - report, and keep flushing the other stores
-            _log.error("eventlog: could not flush buffered events to %s at exit: %s", writer.location.uri, exc)
+        except BaseException as exc:
+            _log.error(
+                "eventlog: could not flush buffered events to %s at exit: %s", writer.location.uri, exc
+            )
 
 
 def _after_fork_in_child() -> None:

@@ -126,7 +126,7 @@ _CODE_NAMES: dict[int, str] = {number: name for name, number in _CODE_NUMBERS.it
 # MLflow's code -> HTTP status table; anything absent maps to 500.
 ERROR_CODE_TO_HTTP_STATUS: dict[str, int] = {
     INTERNAL_ERROR: 500,
-    INVALID_STATE: 400,
+    INVALID_STATE: 500,
     DATA_LOSS: 500,
     NOT_IMPLEMENTED: 501,
     TEMPORARILY_UNAVAILABLE: 503,

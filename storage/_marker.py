@@ -26,7 +26,9 @@ def _describe_foreign(location: Location) -> str:
     dirs = location.list_dirs("")
     if "mlflow.db" in names:
         return "an MLflow SQLite database"
-    if "meta.yaml" in names or any(location.exists(f"{d}/meta.yaml") for d in dirs if d.isdigit() or d == ".trash"):
+    if "meta.yaml" in names or any(
+        location.exists(f"{d}/meta.yaml") for d in dirs if d.isdigit() or d == ".trash"
+    ):
         return "an MLflow file store (./mlruns)"
     return "files that are not an eventlog store"
 
@@ -46,7 +48,9 @@ def read_marker(location: Location) -> StoreMarker | None:
         doc = json.loads(raw)
         marker = StoreMarker(format=str(doc["format"]), version=int(doc["version"]))
     except (ValueError, KeyError, TypeError) as exc:
-        raise NotAnEventlogStoreError(f"{location.uri}/{MARKER_FILE} is not a valid store marker: {exc}") from exc
+        raise NotAnEventlogStoreError(
+            f"{location.uri}/{MARKER_FILE} is not a valid store marker: {exc}"
+        ) from exc
     if marker.format != FORMAT_NAME:
         raise NotAnEventlogStoreError(f"{location.uri} is a {marker.format!r} store, not an eventlog store.")
     if marker.version > FORMAT_VERSION:
@@ -72,6 +76,8 @@ def ensure_store(location: Location) -> tuple[StoreMarker, bool]:
     except FileExistsError:
         found = read_marker(location)
         if found is None:  # unreachable unless the marker is deleted between the two calls
-            raise NotAnEventlogStoreError(f"{location.uri}: the store marker vanished while opening") from None
+            raise NotAnEventlogStoreError(
+                f"{location.uri}: the store marker vanished while opening"
+            ) from None
         return found, False
     return StoreMarker(FORMAT_NAME, FORMAT_VERSION), True

@@ -700,6 +700,19 @@ def test_run_names_have_mlflow_shape() -> None:
     assert v.is_valid_key(generate_run_name())
 
 
+def test_run_name_number_range_is_inclusive_like_mlflow() -> None:
+    class Extremes(random.Random):
+        def __init__(self, pick_high: bool) -> None:
+            super().__init__(0)
+            self.pick_high = pick_high
+
+        def randint(self, a: int, b: int) -> int:
+            return b if self.pick_high else a
+
+    assert generate_run_name(Extremes(True)).endswith("-1000")
+    assert generate_run_name(Extremes(False)).endswith("-0")
+
+
 def test_run_names_are_reproducible_with_a_seed() -> None:
     assert [generate_run_name(random.Random(7)) for _ in range(3)] == [
         generate_run_name(random.Random(7))

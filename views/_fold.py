@@ -27,6 +27,7 @@ __all__ = [
     "empty_events",
     "fold_experiments",
     "fold_runs",
+    "metric_history",
 ]
 
 _POLARS_TYPES = {"string": pl.String, "int64": pl.Int64, "float64": pl.Float64}
@@ -59,6 +60,12 @@ class ExperimentTables:
 
 
 def _dedupe(events: pl.DataFrame) -> pl.DataFrame:
+    """Drop repeated event ids. Repeats are rare (a segment read twice), so look before paying for it."""
+    if events.height == 0:
+        return events
+    counts = events.group_by("writer").agg(rows=pl.len(), ids=pl.col("seq").n_unique())
+    if counts.filter(pl.col("rows") != pl.col("ids")).height == 0:
+        return events
     return events.unique(subset=["writer", "seq"], keep="first", maintain_order=True)
 
 
@@ -66,8 +73,9 @@ def _last_per(frame: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
     return frame.sort(_ORDER).unique(subset=keys, keep="last", maintain_order=True)
 
 
-def fold_runs(events: pl.DataFrame) -> RunTables:
-    """Fold the events of one partition into its run tables."""
+def fold_runs(events: pl.DataFrame, *, history: bool = True) -> RunTables:
+    """Fold the events of one partition into its run tables (``history=False``: leave the metric
+    history table empty, for reads that only need the latest values)."""
     events = _dedupe(events)
     kind = pl.col("kind")
 
@@ -96,9 +104,7 @@ def fold_runs(events: pl.DataFrame) -> RunTables:
             (kind == Kind.RUN_CREATED)
             | ((kind == Kind.RUN_UPDATED) & pl.col("name").is_not_null())
             | ((kind == Kind.TAG_SET) & (pl.col("key") == "mlflow.runName"))
-        ).with_columns(
-            run_name=pl.when(kind == Kind.TAG_SET).then(pl.col("text")).otherwise(pl.col("name"))
-        ),
+        ).with_columns(run_name=pl.when(kind == Kind.TAG_SET).then(pl.col("text")).otherwise(pl.col("name"))),
         ["run_id"],
     ).select("run_id", "run_name")
 
@@ -153,14 +159,11 @@ def fold_runs(events: pl.DataFrame) -> RunTables:
         .select("run_id", "key", value="text")
     )
 
-    history = (
-        events.filter(kind == Kind.METRIC)
-        .select("run_id", "key", "value", "timestamp", "step", "writer", "seq")
-        # MLflow's SQL store keeps one row per identical (key, timestamp, step, value).
-        .unique(subset=["run_id", "key", "value", "timestamp", "step"], keep="first", maintain_order=True)
+    metric_events = events.filter(kind == Kind.METRIC).select(
+        "run_id", "key", "value", "timestamp", "step", "writer", "seq"
     )
     latest = (
-        history.with_columns(_rank_value=pl.col("value").fill_nan(0.0))
+        metric_events.with_columns(_rank_value=pl.col("value").fill_nan(0.0))
         .sort(
             ["step", "timestamp", "_rank_value", "writer", "seq"],
             descending=[True, True, True, False, False],
@@ -174,8 +177,15 @@ def fold_runs(events: pl.DataFrame) -> RunTables:
         param_conflicts=param_conflicts,
         tags=tags,
         latest_metrics=latest,
-        metric_history=history.select("run_id", "key", "value", "timestamp", "step"),
+        metric_history=metric_history(metric_events) if history else metric_history(metric_events.clear()),
     )
+
+
+def metric_history(metric_events: pl.DataFrame) -> pl.DataFrame:
+    """Every logged point; MLflow's SQL store keeps one row per identical (key, timestamp, step, value)."""
+    return metric_events.unique(
+        subset=["run_id", "key", "value", "timestamp", "step"], keep="first", maintain_order=True
+    ).select("run_id", "key", "value", "timestamp", "step")
 
 
 def fold_experiments(events: pl.DataFrame) -> ExperimentTables:
@@ -193,7 +203,9 @@ def fold_experiments(events: pl.DataFrame) -> ExperimentTables:
     lifecycle_events = events.filter(kind.is_in([Kind.EXPERIMENT_DELETED, Kind.EXPERIMENT_RESTORED]))
     lifecycle = _last_per(lifecycle_events, ["experiment_id"]).select(
         "experiment_id",
-        lifecycle_stage=pl.when(kind == Kind.EXPERIMENT_DELETED).then(pl.lit("deleted")).otherwise(pl.lit("active")),
+        lifecycle_stage=pl.when(kind == Kind.EXPERIMENT_DELETED)
+        .then(pl.lit("deleted"))
+        .otherwise(pl.lit("active")),
     )
     updated = (
         pl.concat([naming, lifecycle_events])
@@ -205,7 +217,14 @@ def fold_experiments(events: pl.DataFrame) -> ExperimentTables:
         .join(lifecycle, on="experiment_id", how="left")
         .join(updated, on="experiment_id", how="left")
         .with_columns(pl.col("lifecycle_stage").fill_null("active"))
-        .select("experiment_id", "name", "artifact_location", "lifecycle_stage", "creation_time", "last_update_time")
+        .select(
+            "experiment_id",
+            "name",
+            "artifact_location",
+            "lifecycle_stage",
+            "creation_time",
+            "last_update_time",
+        )
     )
     tags = (
         _last_per(

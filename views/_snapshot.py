@@ -103,21 +103,29 @@ class SegmentCache:
 def _read_one(rel: str, reader: object) -> pl.DataFrame | None:
     try:
         return _conform(reader())  # type: ignore[operator]
-    except Exception as exc:  # noqa: BLE001 - a damaged file is reported, never fatal to a read
-        _log.warning("eventlog: skipping unreadable segment %s (%s); run `eventlog compact` to quarantine it", rel, exc)
+    except Exception as exc:
+        _log.warning(
+            "eventlog: skipping unreadable segment %s (%s); run `eventlog compact` to quarantine it", rel, exc
+        )
         return None
 
 
 def _conform(frame: pl.DataFrame) -> pl.DataFrame:
     """Give a frame exactly the event schema (older segments may lack newer columns)."""
-    missing = [pl.lit(None, dtype=dtype).alias(name) for name, dtype in EVENT_SCHEMA.items() if name not in frame.columns]
+    missing = [
+        pl.lit(None, dtype=dtype).alias(name)
+        for name, dtype in EVENT_SCHEMA.items()
+        if name not in frame.columns
+    ]
     if missing:
         frame = frame.with_columns(missing)
     return frame.select([pl.col(name).cast(dtype) for name, dtype in EVENT_SCHEMA.items()])
 
 
 def segment_paths(location: Location, rel_dir: str) -> list[str]:
-    return [f"{rel_dir}/{n}" for n in location.list_names(rel_dir) if _layout.parse_segment_name(n) is not None]
+    return [
+        f"{rel_dir}/{n}" for n in location.list_names(rel_dir) if _layout.parse_segment_name(n) is not None
+    ]
 
 
 def read_events(location: Location, rel_dir: str, cache: SegmentCache | None = None) -> pl.DataFrame:
@@ -130,6 +138,8 @@ def partition_tables(
     experiment_id: str,
     run_ids: Sequence[str] | None = None,
     cache: SegmentCache | None = None,
+    metric_key: str | None = None,
+    history: bool = True,
 ) -> RunTables:
     """The runs of one experiment partition. With ``run_ids``, only those runs are folded."""
     events = read_events(location, _layout.partition_segments(experiment_id), cache)
@@ -138,7 +148,9 @@ def partition_tables(
             pl.col("run_id").is_in(list(run_ids))
             | pl.col("kind").is_in([Kind.EXPERIMENT_DELETED, Kind.EXPERIMENT_RESTORED])
         )
-    return fold_runs(events)
+    if metric_key is not None:
+        events = events.filter((pl.col("kind") != Kind.METRIC) | (pl.col("key") == metric_key))
+    return fold_runs(events, history=history)
 
 
 def _catalog_events(location: Location, cache: SegmentCache | None) -> pl.DataFrame:

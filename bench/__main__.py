@@ -1,0 +1,47 @@
+"""`python -m bench [--check]`: run the benchmarks, print a table, and with --check fail on a missed budget."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import platform
+import sys
+
+from bench._core import Figure, core_figures
+
+
+def _format(value: float, unit: str) -> str:
+    return f"{value:,.3f} {unit}" if value < 100 else f"{value:,.0f} {unit}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench")
+    parser.add_argument("--check", action="store_true", help="exit 1 if a figure misses its budget")
+    args = parser.parse_args(argv)
+
+    import eventlog
+
+    print(
+        f"eventlog {eventlog.__version__} | Python {platform.python_version()} | {platform.machine()} | "
+        f"{dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC"
+    )
+    figures: list[Figure] = core_figures()
+    width = max(len(f.name) for f in figures)
+    failed = []
+    for f in figures:
+        budget = ""
+        if f.budget is not None:
+            sign = ">=" if f.higher_is_better else "<="
+            budget = f"  budget {sign} {_format(f.budget, f.unit)}  {'ok' if f.ok else 'MISSED'}"
+            if not f.ok:
+                failed.append(f.name)
+        note = f"  ({f.note})" if f.note else ""
+        print(f"{f.name:<{width}}  {_format(f.value, f.unit):>20}{budget}{note}")
+    if args.check and failed:
+        print(f"budgets missed: {', '.join(failed)}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,148 @@
+"""The ``eventlog`` command: look at a store from the shell. Text by default, ``--json`` for machines.
+
+Every command takes ``--uri`` (default: the tracking URI of the environment, else ./mlruns). Errors are
+turned into a one-line message and exit code 1 in one place (``_errors``).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import functools
+import json
+import sys
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+from eventlog.exceptions import MlflowException
+
+__all__ = ["main"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+_URI = click.option(
+    "--uri",
+    envvar="EVENTLOG_TRACKING_URI",
+    default=None,
+    help="Store location (path or fsspec URL). Default: $EVENTLOG_TRACKING_URI, "
+    "$MLFLOW_TRACKING_URI, ./mlruns.",
+)
+_JSON = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+
+
+def _errors(fn: F) -> F:
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except MlflowException as exc:
+            click.echo(f"error: {exc.message} [{exc.error_code}]", err=True)
+            sys.exit(1)
+        except (OSError, ValueError) as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(1)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _client(uri: str | None) -> Any:
+    from eventlog._client import MlflowClient
+
+    return MlflowClient(uri)
+
+
+def _time(ms: int | None) -> str:
+    if ms is None:
+        return "-"
+    return _dt.datetime.fromtimestamp(ms / 1000, tz=_dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+
+
+@click.group()
+@click.version_option(package_name="eventlog")
+def main() -> None:
+    """eventlog: MLflow-compatible experiment tracking on an append-only Parquet event log."""
+
+
+@main.command()
+@_URI
+@_JSON
+@click.option("--all", "show_all", is_flag=True, help="Include deleted experiments.")
+@_errors
+def experiments(uri: str | None, as_json: bool, show_all: bool) -> None:
+    """List experiments."""
+    from eventlog.entities import ViewType
+
+    found = _client(uri).search_experiments(view_type=ViewType.ALL if show_all else ViewType.ACTIVE_ONLY)
+    if as_json:
+        click.echo(json.dumps([dict(e) for e in found], default=str))
+        return
+    for e in found:
+        deleted = " (deleted)" if e.lifecycle_stage == "deleted" else ""
+        click.echo(f"{e.experiment_id:>6}  {e.name}{deleted}  created {_time(e.creation_time)}")
+
+
+@main.command()
+@_URI
+@_JSON
+@click.option("--experiment-id", "-e", "experiment_ids", multiple=True, help="Experiment id (repeatable).")
+@click.option(
+    "--experiment-name", "-n", "experiment_names", multiple=True, help="Experiment name (repeatable)."
+)
+@_errors
+def runs(
+    uri: str | None, as_json: bool, experiment_ids: tuple[str, ...], experiment_names: tuple[str, ...]
+) -> None:
+    """List the runs of experiments (default: all active experiments), newest first."""
+    client = _client(uri)
+    ids = list(experiment_ids)
+    for name in experiment_names:
+        experiment = client.get_experiment_by_name(name)
+        if experiment is None:
+            raise MlflowException(f"No experiment named {name!r}", "RESOURCE_DOES_NOT_EXIST")
+        ids.append(experiment.experiment_id)
+    if not ids:
+        ids = [e.experiment_id for e in client.search_experiments()]
+    found = client._store.runs_in_experiments(ids)
+    found.sort(key=lambda r: (-r.info.start_time, r.info.run_id))
+    if as_json:
+        click.echo(json.dumps([r.to_dictionary() for r in found], default=str))
+        return
+    for r in found:
+        metrics = ", ".join(f"{k}={v:.4g}" for k, v in sorted(r.data.metrics.items()))
+        click.echo(
+            f"{r.info.run_id}  {r.info.run_name:<22} {r.info.status:<9} exp {r.info.experiment_id:<4} "
+            f"{_time(r.info.start_time)}  {metrics}"
+        )
+
+
+@main.command()
+@click.argument("run_id")
+@_URI
+@_JSON
+@_errors
+def run(run_id: str, uri: str | None, as_json: bool) -> None:
+    """Show one run: its info, params, latest metrics and tags."""
+    found = _client(uri).get_run(run_id)
+    if as_json:
+        click.echo(json.dumps(found.to_dictionary(), default=str))
+        return
+    info = found.info
+    click.echo(
+        f"run {info.run_id}  name {info.run_name}  status {info.status}  lifecycle {info.lifecycle_stage}"
+    )
+    click.echo(
+        f"experiment {info.experiment_id}  started {_time(info.start_time)}  ended {_time(info.end_time)}"
+    )
+    for title, values in (
+        ("params", found.data.params),
+        ("metrics", found.data.metrics),
+        ("tags", found.data.tags),
+    ):
+        click.echo(f"{title}:")
+        for key in sorted(values):
+            click.echo(f"  {key} = {values[key]}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
