@@ -14,6 +14,7 @@ from views import _layout as layout
 from views._schema import COLUMNS, EXPERIMENT_KINDS, KINDS, ORDER_KEY, RUN_KINDS, Kind, segment_schema
 
 if TYPE_CHECKING:
+    from views._compact import DEFAULT_RETENTION_S, CompactionResult, compact_stream, store_streams
     from views._fold import ExperimentTables, RunTables, fold_experiments, fold_runs
     from views._snapshot import (
         SegmentCache,
@@ -23,29 +24,48 @@ if TYPE_CHECKING:
         read_events,
         read_segment_files,
     )
+    from views._streams import Commit, Stream, catalog_stream, latest_commit, partition_stream
 
 __all__ = [
     "COLUMNS",
+    "DEFAULT_RETENTION_S",
     "EXPERIMENT_KINDS",
     "KINDS",
     "ORDER_KEY",
     "RUN_KINDS",
+    "Commit",
+    "CompactionResult",
     "ExperimentTables",
     "Kind",
     "RunTables",
     "SegmentCache",
+    "Stream",
+    "catalog_stream",
+    "compact_stream",
     "experiment_tables",
     "fold_experiments",
     "fold_runs",
+    "latest_commit",
     "layout",
     "list_run_index",
+    "partition_stream",
     "partition_tables",
     "read_events",
     "read_segment_files",
     "segment_schema",
+    "store_streams",
 ]
 
 _LAZY = {
+    "DEFAULT_RETENTION_S": "views._compact",
+    "CompactionResult": "views._compact",
+    "compact_stream": "views._compact",
+    "store_streams": "views._compact",
+    "Commit": "views._streams",
+    "Stream": "views._streams",
+    "catalog_stream": "views._streams",
+    "latest_commit": "views._streams",
+    "partition_stream": "views._streams",
     "ExperimentTables": "views._fold",
     "RunTables": "views._fold",
     "fold_experiments": "views._fold",

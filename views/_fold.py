@@ -27,11 +27,17 @@ __all__ = [
     "empty_events",
     "fold_experiments",
     "fold_runs",
+    "latest_metric_events",
     "metric_history",
+    "reduce_experiment_events",
+    "reduce_run_events",
 ]
 
 _POLARS_TYPES = {"string": pl.String, "int64": pl.Int64, "float64": pl.Float64}
 EVENT_SCHEMA = pl.Schema({name: _POLARS_TYPES[kind] for name, kind in COLUMNS})
+HISTORY_SCHEMA = pl.Schema(
+    {"run_id": pl.String, "key": pl.String, "value": pl.Float64, "timestamp": pl.Int64, "step": pl.Int64}
+)
 _ORDER = list(ORDER_KEY)
 
 
@@ -50,6 +56,7 @@ class RunTables:
     tags: pl.DataFrame  # run_id, key, value
     latest_metrics: pl.DataFrame  # run_id, key, value, timestamp, step
     metric_history: pl.DataFrame  # run_id, key, value, timestamp, step
+    artifacts: pl.DataFrame  # run_id, path, size, checksum, timestamp (the last logged file per path)
 
 
 @dataclass(frozen=True)
@@ -162,15 +169,7 @@ def fold_runs(events: pl.DataFrame, *, history: bool = True) -> RunTables:
     metric_events = events.filter(kind == Kind.METRIC).select(
         "run_id", "key", "value", "timestamp", "step", "writer", "seq"
     )
-    latest = (
-        metric_events.with_columns(_rank_value=pl.col("value").fill_nan(0.0))
-        .sort(
-            ["step", "timestamp", "_rank_value", "writer", "seq"],
-            descending=[True, True, True, False, False],
-        )
-        .unique(subset=["run_id", "key"], keep="first", maintain_order=True)
-        .select("run_id", "key", "value", "timestamp", "step")
-    )
+    latest = latest_metric_events(metric_events).select("run_id", "key", "value", "timestamp", "step")
     return RunTables(
         runs=runs,
         params=params,
@@ -178,14 +177,86 @@ def fold_runs(events: pl.DataFrame, *, history: bool = True) -> RunTables:
         tags=tags,
         latest_metrics=latest,
         metric_history=metric_history(metric_events) if history else metric_history(metric_events.clear()),
+        artifacts=_last_per(events.filter(kind == Kind.ARTIFACT), ["run_id", "key"]).select(
+            "run_id", path="key", size="size", checksum="checksum", timestamp="timestamp"
+        ),
     )
+
+
+def latest_metric_events(metric_events: pl.DataFrame) -> pl.DataFrame:
+    """Per (run, key), the point with the largest (step, timestamp, value), NaN ranking as 0 like MLflow's
+    SQL store; among equal points the first logged (writer, seq) wins. Keeps every column."""
+    return (
+        metric_events.with_columns(_rank_value=pl.col("value").fill_nan(0.0))
+        .sort(
+            ["step", "timestamp", "_rank_value", "writer", "seq"],
+            descending=[True, True, True, False, False],
+        )
+        .unique(subset=["run_id", "key"], keep="first", maintain_order=True)
+        .drop("_rank_value")
+    )
+
+
+def reduce_run_events(events: pl.DataFrame) -> pl.DataFrame:
+    """The events that decide the fold of a partition: ``fold_runs(reduce(a) + b)`` equals
+    ``fold_runs(a + b)`` for any later events ``b``, whatever their order keys. The compactor stores
+    this (with the latest metric points) as the state that the next compaction and every read start
+    from; the full metric history is kept apart.
+
+    Each fold rule picks a first or last event per group in a total order, so keeping that extreme
+    event per group is enough; params keep the first event per distinct value so that conflicts survive.
+    """
+    events = _dedupe(events)
+    kind = pl.col("kind")
+    ordered = events.filter(kind != Kind.METRIC).sort(_ORDER)
+    updates = ordered.filter(kind == Kind.RUN_UPDATED)
+
+    def first(frame: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
+        return frame.unique(subset=keys, keep="first", maintain_order=True)
+
+    def last(frame: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
+        return frame.unique(subset=keys, keep="last", maintain_order=True)
+
+    parts = [
+        first(ordered.filter(kind == Kind.RUN_CREATED), ["run_id"]),
+        last(updates.filter(pl.col("status").is_not_null()), ["run_id"]),
+        last(updates.filter(pl.col("end_time").is_not_null()), ["run_id"]),
+        last(updates.filter(pl.col("name").is_not_null()), ["run_id"]),
+        last(ordered.filter(kind.is_in([Kind.RUN_DELETED, Kind.RUN_RESTORED])), ["run_id"]),
+        last(
+            ordered.filter(kind.is_in([Kind.EXPERIMENT_DELETED, Kind.EXPERIMENT_RESTORED])), ["experiment_id"]
+        ),
+        first(ordered.filter(kind == Kind.PARAM), ["run_id", "key", "text"]),
+        last(ordered.filter(kind.is_in([Kind.TAG_SET, Kind.TAG_DELETED])), ["run_id", "key"]),
+        last(ordered.filter(kind == Kind.ARTIFACT), ["run_id", "key"]),
+        latest_metric_events(events.filter(kind == Kind.METRIC)),
+    ]
+    return pl.concat(parts).unique(subset=["writer", "seq"], keep="first", maintain_order=True)
+
+
+def reduce_experiment_events(events: pl.DataFrame) -> pl.DataFrame:
+    """Like reduce_run_events, for the catalog."""
+    events = _dedupe(events).sort(_ORDER)
+    kind = pl.col("kind")
+    naming = events.filter(kind.is_in([Kind.EXPERIMENT_CREATED, Kind.EXPERIMENT_RENAMED]))
+    parts = [
+        events.filter(kind == Kind.EXPERIMENT_CREATED).unique(
+            subset=["experiment_id"], keep="first", maintain_order=True
+        ),
+        naming.unique(subset=["experiment_id"], keep="last", maintain_order=True),
+        events.filter(kind.is_in([Kind.EXPERIMENT_DELETED, Kind.EXPERIMENT_RESTORED])).unique(
+            subset=["experiment_id"], keep="last", maintain_order=True
+        ),
+        events.filter(kind.is_in([Kind.EXPERIMENT_TAG_SET, Kind.EXPERIMENT_TAG_DELETED])).unique(
+            subset=["experiment_id", "key"], keep="last", maintain_order=True
+        ),
+    ]
+    return pl.concat(parts).unique(subset=["writer", "seq"], keep="first", maintain_order=True)
 
 
 def metric_history(metric_events: pl.DataFrame) -> pl.DataFrame:
     """Every logged point; MLflow's SQL store keeps one row per identical (key, timestamp, step, value)."""
-    return metric_events.unique(
-        subset=["run_id", "key", "value", "timestamp", "step"], keep="first", maintain_order=True
-    ).select("run_id", "key", "value", "timestamp", "step")
+    return metric_events.select(list(HISTORY_SCHEMA)).unique(keep="first", maintain_order=True)
 
 
 def fold_experiments(events: pl.DataFrame) -> ExperimentTables:

@@ -40,6 +40,7 @@ class Kind:
     METRIC: Final = "metric"
     TAG_SET: Final = "tag_set"
     TAG_DELETED: Final = "tag_deleted"
+    ARTIFACT: Final = "artifact"
 
 
 KINDS: Final = (
@@ -57,6 +58,7 @@ KINDS: Final = (
     Kind.METRIC,
     Kind.TAG_SET,
     Kind.TAG_DELETED,
+    Kind.ARTIFACT,
 )
 EXPERIMENT_KINDS: Final = KINDS[:6]
 RUN_KINDS: Final = KINDS[6:]
@@ -79,6 +81,8 @@ COLUMNS: Final = (
     ("end_time", "int64"),
     ("user_id", "string"),
     ("artifact_uri", "string"),  # run artifact URI, or experiment artifact location
+    ("size", "int64"),  # artifact file size in bytes
+    ("checksum", "string"),  # artifact checksum, "sha256:<hex>"
 )
 
 # Events that are not metrics are applied in this order: time, then writer, then the writer's sequence.

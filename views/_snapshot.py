@@ -11,23 +11,38 @@ import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
+from dataclasses import dataclass, replace
 
 import polars as pl
 
 from storage import Location
 from views import _layout
-from views._fold import EVENT_SCHEMA, ExperimentTables, RunTables, empty_events, fold_experiments, fold_runs
+from views._fold import (
+    EVENT_SCHEMA,
+    HISTORY_SCHEMA,
+    ExperimentTables,
+    RunTables,
+    empty_events,
+    fold_experiments,
+    fold_runs,
+    metric_history,
+)
 from views._schema import Kind
+from views._streams import Commit, Stream, catalog_stream, latest_commit, partition_stream
 
 __all__ = [
     "SegmentCache",
+    "Snapshot",
+    "committed_history",
     "experiment_tables",
     "list_run_index",
     "partition_tables",
     "read_events",
     "read_segment_files",
     "read_segment_frames",
+    "read_table",
     "segment_paths",
+    "snapshot",
 ]
 
 _log = logging.getLogger(__name__)
@@ -94,10 +109,24 @@ class SegmentCache:
                     if rel not in self._frames:
                         self._frames[rel] = frame
                         self._rows += frame.height
-                while self._rows > self.max_rows and len(self._frames) > 1:
-                    _, dropped = self._frames.popitem(last=False)
-                    self._rows -= dropped.height
+                self._evict()
         return _concat([found[rel] for rel in rels if rel in found])
+
+    def read_table(self, location: Location, rel: str) -> pl.DataFrame:
+        with self._lock:
+            frame = self._frames.get(rel)
+        if frame is None:
+            frame = _read_table(location, rel)
+            with self._lock:
+                self._frames[rel] = frame
+                self._rows += frame.height
+                self._evict()
+        return frame
+
+    def _evict(self) -> None:
+        while self._rows > self.max_rows and len(self._frames) > 1:
+            _, dropped = self._frames.popitem(last=False)
+            self._rows -= dropped.height
 
 
 def _read_one(rel: str, reader: object) -> pl.DataFrame | None:
@@ -122,6 +151,20 @@ def _conform(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.select([pl.col(name).cast(dtype) for name, dtype in EVENT_SCHEMA.items()])
 
 
+def read_table(location: Location, rel: str, cache: SegmentCache | None = None) -> pl.DataFrame:
+    """A view table (not a segment): read as it is. View files are immutable, so they are cached too."""
+    if cache is not None:
+        return cache.read_table(location, rel)
+    return _read_table(location, rel)
+
+
+def _read_table(location: Location, rel: str) -> pl.DataFrame:
+    local = location.local_path(rel)
+    if local is not None:
+        return pl.read_parquet(local)
+    return pl.read_parquet(io.BytesIO(location.read_bytes(rel)))
+
+
 def segment_paths(location: Location, rel_dir: str) -> list[str]:
     return [
         f"{rel_dir}/{n}" for n in location.list_names(rel_dir) if _layout.parse_segment_name(n) is not None
@@ -133,6 +176,35 @@ def read_events(location: Location, rel_dir: str, cache: SegmentCache | None = N
     return cache.read(location, rels) if cache is not None else read_segment_files(location, rels)
 
 
+@dataclass(frozen=True)
+class Snapshot:
+    """A stream as a reader sees it: the latest committed view plus the segments it has not folded."""
+
+    commit: Commit | None
+    tail: tuple[str, ...]
+
+
+def snapshot(location: Location, stream: Stream) -> Snapshot:
+    # Commit first, listing second: a segment folded by a commit made in between is then in both the
+    # commit and the listing, and is left out of the tail, so nothing is counted twice or missed.
+    commit = latest_commit(location, stream)
+    listed = stream.list_segments(location)
+    if commit is None:
+        return Snapshot(None, tuple(listed))
+    done = commit.folded.keys() | commit.quarantined.keys()
+    return Snapshot(commit, tuple(rel for rel in listed if rel not in done))
+
+
+def _state_events(location: Location, snap: Snapshot, cache: SegmentCache | None) -> pl.DataFrame:
+    if snap.commit is None:
+        return empty_events()
+    return _conform(read_table(location, snap.commit.tables["state"], cache))
+
+
+def _read(location: Location, rels: Sequence[str], cache: SegmentCache | None) -> pl.DataFrame:
+    return cache.read(location, rels) if cache is not None else read_segment_files(location, rels)
+
+
 def partition_tables(
     location: Location,
     experiment_id: str,
@@ -141,8 +213,14 @@ def partition_tables(
     metric_key: str | None = None,
     history: bool = True,
 ) -> RunTables:
-    """The runs of one experiment partition. With ``run_ids``, only those runs are folded."""
-    events = read_events(location, _layout.partition_segments(experiment_id), cache)
+    """The runs of one experiment partition: its committed view with the uncompacted tail folded on top.
+
+    With ``run_ids`` only those runs are folded; with ``metric_key`` only that metric's points are read.
+    """
+    snap = snapshot(location, partition_stream(experiment_id))
+    if snap.commit is not None and not snap.tail and run_ids is None and metric_key is None:
+        return _view_tables(location, snap.commit, cache, history)
+    events = pl.concat([_state_events(location, snap, cache), _read(location, snap.tail, cache)])
     if run_ids is not None:
         events = events.filter(
             pl.col("run_id").is_in(list(run_ids))
@@ -150,19 +228,63 @@ def partition_tables(
         )
     if metric_key is not None:
         events = events.filter((pl.col("kind") != Kind.METRIC) | (pl.col("key") == metric_key))
-    return fold_runs(events, history=history)
+    tables = fold_runs(events, history=history)
+    if not history or snap.commit is None or not snap.commit.history:
+        return tables
+    # The state holds only the latest point of each metric: the rest of the history is in the view's files.
+    committed = committed_history(location, snap.commit, run_ids, metric_key, cache)
+    points = pl.concat([committed, tables.metric_history])
+    return replace(tables, metric_history=metric_history(points))
 
 
-def _catalog_events(location: Location, cache: SegmentCache | None) -> pl.DataFrame:
-    rels = [f"{_layout.CATALOG_SEGMENTS}/{n}" for n in location.list_names(_layout.CATALOG_SEGMENTS)]
-    for digest in location.list_dirs(_layout.CATALOG_NAMES):
-        directory = f"{_layout.CATALOG_NAMES}/{digest}"
-        rels.extend(f"{directory}/{n}" for n in location.list_names(directory) if n.endswith(".parquet"))
-    return cache.read(location, rels) if cache is not None else read_segment_files(location, rels)
+def committed_history(
+    location: Location,
+    commit: Commit,
+    run_ids: Sequence[str] | None,
+    metric_key: str | None,
+    cache: SegmentCache | None,
+) -> pl.DataFrame:
+    frames = []
+    for rel in commit.history:
+        frame = read_table(location, rel, cache)
+        if run_ids is not None:
+            frame = frame.filter(pl.col("run_id").is_in(list(run_ids)))
+        if metric_key is not None:
+            frame = frame.filter(pl.col("key") == metric_key)
+        frames.append(frame)
+    if not frames:
+        return HISTORY_SCHEMA.to_frame()
+    return pl.concat(frames)
+
+
+def _view_tables(location: Location, commit: Commit, cache: SegmentCache | None, history: bool) -> RunTables:
+    def table(name: str) -> pl.DataFrame:
+        return read_table(location, commit.tables[name], cache)
+
+    return RunTables(
+        runs=table("runs"),
+        params=table("params"),
+        param_conflicts=table("param_conflicts"),
+        tags=table("tags"),
+        latest_metrics=table("latest_metrics"),
+        metric_history=(
+            metric_history(committed_history(location, commit, None, None, cache))
+            if history
+            else HISTORY_SCHEMA.to_frame()
+        ),
+        artifacts=table("artifacts"),
+    )
 
 
 def experiment_tables(location: Location, cache: SegmentCache | None = None) -> ExperimentTables:
-    return fold_experiments(_catalog_events(location, cache))
+    snap = snapshot(location, catalog_stream())
+    if snap.commit is not None and not snap.tail:
+        return ExperimentTables(
+            experiments=read_table(location, snap.commit.tables["experiments"], cache),
+            tags=read_table(location, snap.commit.tables["experiment_tags"], cache),
+        )
+    events = pl.concat([_state_events(location, snap, cache), _read(location, snap.tail, cache)])
+    return fold_experiments(events)
 
 
 def list_run_index(location: Location, run_id: str) -> str | None:

@@ -1,0 +1,312 @@
+"""Compaction: fold a stream's new segments into a new committed view version.
+
+One compaction of a stream, step by step (each step may crash or race without loss):
+
+1. read the latest commit N (or none) and list the stream's segments; the new ones are those N has not
+   folded or quarantined;
+2. read them (a segment that cannot be read is copied to ``quarantine/``, recorded and reported);
+3. fold N's reduced state with the new events (``views._fold``: the same fold every read uses) and
+   write the new tables into a fresh directory ``views/<N+1>-<writer>/``; new metric points go into one
+   more history file, earlier history files are reused by reference;
+4. create ``commits/<N+1>.json`` with put-if-absent. Only this makes version N+1 current. A compactor
+   that loses this race deletes its own directory (its commit definitely failed) and reports it;
+5. remove what is no longer needed: segments folded by a commit older than the retention period, and
+   view directories that no commit in use refers to once they are older than that period.
+
+The cost of a compaction follows the new events (plus the small reduced state), not the whole history;
+history files are merged into one when there are more than ``MAX_HISTORY_FILES``.
+"""
+
+from __future__ import annotations
+
+import io
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import polars as pl
+
+from storage import Location
+from views._fold import (
+    HISTORY_SCHEMA,
+    fold_experiments,
+    fold_runs,
+    reduce_experiment_events,
+    reduce_run_events,
+)
+from views._schema import Kind
+from views._snapshot import _conform, _read_table
+from views._streams import Commit, Stream, commit_path, committed_versions, latest_commit, read_commit
+
+__all__ = ["DEFAULT_RETENTION_S", "CompactionResult", "compact_stream", "store_streams"]
+
+DEFAULT_RETENTION_S = 3600.0
+MAX_HISTORY_FILES = 16
+
+Progress = Callable[[int, int], None]  # (segments done, segments total)
+
+
+@dataclass
+class CompactionResult:
+    stream: str
+    version: int | None  # the version this run committed; None if nothing was new or the race was lost
+    previous_version: int | None
+    segments: int = 0  # segments folded
+    events: int = 0  # events folded
+    runs: int = 0  # runs (or experiments) in the new view
+    seconds: float = 0.0
+    quarantined: dict[str, str] = field(default_factory=dict)
+    removed_segments: int = 0
+    removed_views: int = 0
+    lost_race: bool = False
+
+    @property
+    def status(self) -> str:
+        if self.lost_race:
+            return "lost-race"
+        return "committed" if self.version is not None else "up-to-date"
+
+
+def _now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+def _parquet(frame: pl.DataFrame) -> bytes:
+    sink = io.BytesIO()
+    frame.write_parquet(sink, compression="zstd", statistics=True)
+    return sink.getvalue()
+
+
+def _read_segment(location: Location, rel: str) -> pl.DataFrame:
+    return _conform(_read_table(location, rel))
+
+
+def _read_new(
+    location: Location, stream: Stream, rels: Sequence[str], progress: Progress | None
+) -> tuple[list[pl.DataFrame], dict[str, str]]:
+    frames: list[pl.DataFrame] = []
+    quarantined: dict[str, str] = {}
+    for done, rel in enumerate(rels, 1):
+        try:
+            frames.append(_read_segment(location, rel))
+        except FileNotFoundError:
+            pass  # removed between listing and reading: a concurrent compactor folded it already
+        except Exception as exc:
+            quarantined[rel] = f"{type(exc).__name__}: {exc}"
+            _copy_to_quarantine(location, stream, rel)
+        if progress is not None:
+            progress(done, len(rels))
+    return frames, quarantined
+
+
+def _copy_to_quarantine(location: Location, stream: Stream, rel: str) -> None:
+    try:
+        data = location.read_bytes(rel)
+        location.put_if_absent(f"{stream.quarantine_dir}/{rel.replace('/', '__')}", data)
+    except (FileExistsError, FileNotFoundError):
+        pass
+
+
+def compact_stream(
+    location: Location,
+    stream: Stream,
+    *,
+    writer: str | None = None,
+    retention_s: float = DEFAULT_RETENTION_S,
+    progress: Progress | None = None,
+) -> CompactionResult:
+    """Compact one stream (an experiment partition or the catalog). Safe to run concurrently."""
+    started = time.perf_counter()
+    writer = writer or f"c{_now_ms():012x}{uuid.uuid4().hex[:12]}"
+    previous = latest_commit(location, stream)
+    listed = stream.list_segments(location)
+    done = set(previous.folded) | set(previous.quarantined) if previous else set()
+    new = [rel for rel in listed if rel not in done]
+    result = CompactionResult(stream.name, None, previous.version if previous else None)
+    if new:
+        _fold_and_commit(location, stream, previous, listed, new, writer, result, progress)
+    current = latest_commit(location, stream)
+    if current is not None:
+        _remove_expired(location, stream, current, set(stream.list_segments(location)), retention_s, result)
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def _fold_and_commit(
+    location: Location,
+    stream: Stream,
+    previous: Commit | None,
+    listed: list[str],
+    new: list[str],
+    writer: str,
+    result: CompactionResult,
+    progress: Progress | None,
+) -> None:
+    version = (previous.version if previous else 0) + 1
+    frames, quarantined = _read_new(location, stream, new, progress)
+    new_events = pl.concat(frames) if frames else _conform(pl.DataFrame())
+    state = _conform(_read_table(location, previous.tables["state"])) if previous else new_events.clear()
+    events = pl.concat([state, new_events])
+    view_dir = f"{stream.views_dir}/{version:010d}-{writer}"
+
+    tables: dict[str, pl.DataFrame]
+    history = list(previous.history) if previous else []
+    if stream.kind == "partition":
+        reduced = reduce_run_events(events)
+        folded = fold_runs(reduced, history=False)
+        tables = {
+            "state": reduced,
+            "runs": folded.runs,
+            "params": folded.params,
+            "param_conflicts": folded.param_conflicts,
+            "tags": folded.tags,
+            "latest_metrics": folded.latest_metrics,
+            "artifacts": folded.artifacts,
+        }
+        points = (
+            new_events.filter(pl.col("kind") == Kind.METRIC)
+            .select(list(HISTORY_SCHEMA))
+            .unique(keep="first")
+            .sort(["run_id", "key", "timestamp", "step"])
+        )
+        if len(history) >= MAX_HISTORY_FILES:
+            # Merge every history file into one: an occasional full rewrite keeps reads from opening
+            # an ever-growing number of small files.
+            points = (
+                pl.concat([_read_table(location, rel) for rel in history] + [points])
+                .unique(keep="first")
+                .sort(["run_id", "key", "timestamp", "step"])
+            )
+            history = []
+        if points.height:
+            tables["history"] = points
+        result.runs = folded.runs.height
+    else:
+        reduced = reduce_experiment_events(events)
+        experiment_tables = fold_experiments(reduced)
+        tables = {
+            "state": reduced,
+            "experiments": experiment_tables.experiments,
+            "experiment_tags": experiment_tables.tags,
+        }
+        result.runs = experiment_tables.experiments.height
+
+    written: list[str] = []
+    for name, frame in tables.items():
+        rel = f"{view_dir}/{name}.parquet"
+        location.put_if_absent(rel, _parquet(frame))
+        written.append(rel)
+    if "history" in tables:
+        history.append(f"{view_dir}/history.parquet")
+
+    listed_set = set(listed)
+    folded_map = {rel: v for rel, v in (previous.folded.items() if previous else []) if rel in listed_set}
+    folded_map.update({rel: version for rel in new if rel not in quarantined})
+    kept_quarantine = {
+        rel: why for rel, why in (previous.quarantined.items() if previous else []) if rel in listed_set
+    }
+    kept_quarantine.update(quarantined)
+    commit = Commit(
+        version=version,
+        stream=stream.name,
+        tables={name: f"{view_dir}/{name}.parquet" for name in tables if name != "history"},
+        history=tuple(history),
+        folded=folded_map,
+        quarantined=kept_quarantine,
+        committed_at=_now_ms(),
+        writer=writer,
+        stats={"segments": len(new) - len(quarantined), "events": new_events.height, "rows": result.runs},
+    )
+    try:
+        location.put_if_absent(commit_path(stream, version), commit.to_json())
+    except FileExistsError:
+        # Another compactor committed this version first. Our commit definitely failed, so our files are
+        # ours alone to delete; the next run starts from their version.
+        for rel in written:
+            location.delete(rel)
+        result.lost_race = True
+        return
+    result.version = version
+    result.segments = len(new) - len(quarantined)
+    result.events = new_events.height
+    result.quarantined = quarantined
+
+
+def _remove_expired(
+    location: Location,
+    stream: Stream,
+    current: Commit,
+    listed: set[str],
+    retention_s: float,
+    result: CompactionResult,
+) -> None:
+    """Delete what the current view made unnecessary, once the retention period has passed.
+
+    A reader that listed a segment (or read a commit) just before a newer commit may still read the old
+    files; the retention period is how long such a reader has. Nothing is removed before the commit that
+    makes it unnecessary, and name and id claims are never removed (they are what make names unique).
+    """
+    now = _now_ms()
+    horizon = now - int(retention_s * 1000)
+    commits = {v: read_commit(location, stream, v) for v in committed_versions(location, stream)}
+    oldest = min(commits) if commits else current.version
+
+    def committed_at(version: int) -> int:
+        if version in commits:
+            return commits[version].committed_at
+        return 0 if version < oldest else now  # an older record already removed: long expired
+
+    segments_dir = f"{stream.name}/segments/"
+    for rel, version in current.folded.items():
+        if rel in listed and rel.startswith(segments_dir) and committed_at(version) <= horizon:
+            location.delete(rel)
+            result.removed_segments += 1
+
+    def directory_of(commit: Commit) -> str:
+        return next(iter(commit.tables.values())).rsplit("/", 1)[0]
+
+    referenced = {*current.tables.values(), *current.history}
+    committed_dirs = {directory_of(c): v for v, c in commits.items()}
+    for directory in location.list_dirs(stream.views_dir):
+        rel_dir = f"{stream.views_dir}/{directory}"
+        version = committed_dirs.get(rel_dir)
+        if version is not None:
+            if version == current.version:
+                continue
+            expired = version < current.version and committed_at(version + 1) <= horizon
+        else:  # never committed: a compactor that crashed or lost its race
+            expired = _writer_time(directory.split("-", 1)[-1]) <= horizon
+        if not expired:
+            continue
+        # Files a newer version still refers to (reused history files) stay; the rest go.
+        removed = False
+        for name in location.list_names(rel_dir):
+            if f"{rel_dir}/{name}" not in referenced:
+                location.delete(f"{rel_dir}/{name}")
+                removed = True
+        result.removed_views += int(removed)
+    in_use = {rel.rsplit("/", 1)[0] for rel in referenced}
+    # Commit records of versions whose files are gone are no longer needed by anyone.
+    for version, commit in commits.items():
+        if version < current.version and committed_at(version + 1) <= horizon:
+            if directory_of(commit) not in in_use and not location.list_names(directory_of(commit)):
+                location.delete(commit_path(stream, version))
+
+
+def _writer_time(writer: str) -> int:
+    """The ms time encoded at the start of a compactor's writer id ("c" + 12 hex digits)."""
+    try:
+        return int(writer[1:13], 16)
+    except ValueError:
+        return _now_ms()
+
+
+def store_streams(location: Location, experiment_ids: Sequence[str] | None = None) -> list[Stream]:
+    """The catalog and every experiment partition (or the partitions of ``experiment_ids``)."""
+    from views import _layout
+    from views._streams import catalog_stream, partition_stream
+
+    ids = list(experiment_ids) if experiment_ids else location.list_dirs(_layout.EXPERIMENTS)
+    streams = [partition_stream(i) for i in sorted(ids, key=lambda i: (len(i), i))]
+    return streams if experiment_ids else [catalog_stream(), *streams]
