@@ -270,11 +270,11 @@ def _remove_expired(
     committed_dirs = {directory_of(c): v for v, c in commits.items()}
     for directory in location.list_dirs(stream.views_dir):
         rel_dir = f"{stream.views_dir}/{directory}"
-        version = committed_dirs.get(rel_dir)
-        if version is not None:
-            if version == current.version:
+        dir_version = committed_dirs.get(rel_dir)
+        if dir_version is not None:
+            if dir_version == current.version:
                 continue
-            expired = version < current.version and committed_at(version + 1) <= horizon
+            expired = dir_version < current.version and committed_at(dir_version + 1) <= horizon
         else:  # never committed: a compactor that crashed or lost its race
             expired = _writer_time(directory.split("-", 1)[-1]) <= horizon
         if not expired:
