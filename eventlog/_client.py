@@ -196,6 +196,30 @@ class MlflowClient:
     def delete_tag(self, run_id: str, key: str) -> None:
         self._store.delete_tag(run_id, key)
 
+    def search_runs(
+        self,
+        experiment_ids: list[str] | str | int,
+        filter_string: str = "",
+        run_view_type: int = ViewType.ACTIVE_ONLY,
+        max_results: int = SEARCH_MAX_RESULTS_DEFAULT,
+        order_by: list[str] | None = None,
+        page_token: str | bytes | None = None,
+    ) -> PagedList[Run]:
+        """MLflow's filter grammar, plus OR, parentheses, and IN / NOT IN for params, tags and string
+        attributes. Pages are offsets into the ordered result, as in MLflow."""
+        from eventlog._run_search import search_runs
+
+        ids = [experiment_ids] if isinstance(experiment_ids, (str, int)) else list(experiment_ids)
+        return search_runs(
+            self._store,
+            [str(e) for e in ids],
+            filter_string,
+            run_view_type,
+            max_results,
+            order_by,
+            page_token,
+        )
+
     def get_metric_history(self, run_id: str, key: str) -> list[Metric]:
         return PagedList(self._store.get_metric_history(run_id, key), None)
 

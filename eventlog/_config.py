@@ -9,7 +9,10 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from storage import Location
 
 __all__ = [
     "WriterSettings",
@@ -108,3 +111,63 @@ def writer_settings() -> WriterSettings:
         flush_interval=float(_positive("EVENTLOG_FLUSH_INTERVAL", DEFAULT_FLUSH_INTERVAL_S, float)),
         flush_rows=int(_positive("EVENTLOG_FLUSH_ROWS", DEFAULT_FLUSH_ROWS, int)),
     )
+
+
+# -- artifacts ------------------------------------------------------------------------------------------
+_artifact_root: str | None = None
+
+
+def set_default_artifact_root(uri: str | os.PathLike[str] | None) -> None:
+    """Set the default artifact root of this process (None: back to the default).
+
+    Read when a store is opened (the first use of a tracking URI in the process), so set it before logging,
+    as with ``set_tracking_uri``. Experiments keep the artifact location they were created with
+    (``<root>/<experiment_id>``); runs store their artifacts under ``<artifact_location>/<run_id>/artifacts``.
+    """
+    global _artifact_root
+    _artifact_root = None if uri is None else _artifact_uri_text(uri)
+
+
+def default_artifact_root(location: Location) -> str:
+    """Where new experiments put their artifacts: ``set_default_artifact_root`` >
+    ``EVENTLOG_ARTIFACT_ROOT`` > ``MLFLOW_DEFAULT_ARTIFACT_ROOT`` (the variable behind ``mlflow server
+    --default-artifact-root``) > ``<store>/artifacts``. ``location`` is the tracking store's
+    ``storage.Location``. Any fsspec URL may be given; a local path is made absolute.
+    """
+    if _artifact_root is not None:
+        return _artifact_root
+    for variable in ("EVENTLOG_ARTIFACT_ROOT", "MLFLOW_DEFAULT_ARTIFACT_ROOT"):
+        value = os.environ.get(variable)
+        if value:
+            return _artifact_uri_text(value)
+    return location.child_uri("artifacts")
+
+
+def _artifact_uri_text(uri: str | os.PathLike[str]) -> str:
+    text = os.fspath(uri)
+    if isinstance(uri, Path) or "://" not in text:
+        # A local path: stored as an absolute file URI, so the location does not depend on the cwd.
+        return Path(text).expanduser().absolute().as_uri()
+    return text.rstrip("/")
+
+
+def artifact_storage_options_from_env() -> dict[str, Any]:
+    """fsspec options for an artifact root whose scheme differs from the tracking store's: the JSON
+    object in ``EVENTLOG_ARTIFACT_STORAGE_OPTIONS`` (empty when unset)."""
+    raw = os.environ.get("EVENTLOG_ARTIFACT_STORAGE_OPTIONS")
+    if not raw:
+        return {}
+    try:
+        value = json.loads(raw)
+    except ValueError as exc:
+        raise ValueError(f"EVENTLOG_ARTIFACT_STORAGE_OPTIONS must be a JSON object: {exc}") from exc
+    if not isinstance(value, dict):
+        raise ValueError("EVENTLOG_ARTIFACT_STORAGE_OPTIONS must be a JSON object")
+    return value
+
+
+__all__ += [
+    "artifact_storage_options_from_env",
+    "default_artifact_root",
+    "set_default_artifact_root",
+]

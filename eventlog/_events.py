@@ -14,6 +14,7 @@ from views import Kind
 
 __all__ = [
     "EVENT_TYPES",
+    "ArtifactLogged",
     "Event",
     "ExperimentCreated",
     "ExperimentDeleted",
@@ -139,6 +140,18 @@ class RunTagDeleted:
     key: str
 
 
+@dataclass(frozen=True, slots=True)
+class ArtifactLogged:
+    """A file logged under a run's artifact root: its path relative to the root, size and checksum."""
+
+    kind: ClassVar[str] = Kind.ARTIFACT
+    experiment_id: str
+    run_id: str
+    key: str  # the artifact path, "/"-separated, relative to the run's artifact root
+    size: int
+    checksum: str
+
+
 Event = (
     ExperimentCreated
     | ExperimentRenamed
@@ -153,6 +166,7 @@ Event = (
     | ParamLogged
     | RunTagSet
     | RunTagDeleted
+    | ArtifactLogged
 )
 
 EVENT_TYPES: tuple[type, ...] = Event.__args__

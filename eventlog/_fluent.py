@@ -47,6 +47,7 @@ __all__ = [
     "restore_experiment",
     "restore_run",
     "search_experiments",
+    "search_runs",
     "set_experiment",
     "set_experiment_tag",
     "set_experiment_tags",
@@ -437,6 +438,67 @@ def set_tags(tags: dict[str, Any], synchronous: bool | None = None) -> RunOperat
 def delete_tag(key: str) -> None:
     handle = _handle(None)
     _store().delete_tag(handle.run_id, key)
+
+
+SEARCH_MAX_RESULTS_PANDAS = 100000
+NUM_RUNS_PER_PAGE_PANDAS = 10000
+
+
+def search_runs(
+    experiment_ids: list[str] | None = None,
+    filter_string: str = "",
+    run_view_type: int = ViewType.ACTIVE_ONLY,
+    max_results: int = SEARCH_MAX_RESULTS_PANDAS,
+    order_by: list[str] | None = None,
+    output_format: str = "pandas",
+    search_all_experiments: bool = False,
+    experiment_names: list[str] | None = None,
+) -> Any:
+    """Search runs; a pandas DataFrame by default, ``output_format="list"`` for Run objects, and
+    ``"polars"`` for a Polars DataFrame with the pandas frame's columns."""
+    if output_format not in ("pandas", "list", "polars"):
+        raise ValueError(f"Unsupported output format: {output_format}")
+    if experiment_ids and experiment_names:
+        raise InvalidParameterValue("Only experiment_ids or experiment_names can be used, but not both")
+    store = _store()
+    if experiment_names:
+        ids = []
+        for name in experiment_names:
+            experiment = store.get_experiment_by_name(name)
+            if experiment is None:
+                _log.warning("Cannot retrieve experiment by name %s", name)
+            else:
+                ids.append(experiment.experiment_id)
+    elif experiment_ids:
+        ids = [
+            str(e) for e in ([experiment_ids] if isinstance(experiment_ids, (str, int)) else experiment_ids)
+        ]
+    elif search_all_experiments:
+        ids = [e.experiment_id for e in store.list_experiments(ViewType.ACTIVE_ONLY)]
+    else:
+        ids = [_get_experiment_id()]
+    runs: list[Run] = []
+    if ids:
+        client = MlflowClient()
+        token = None
+        while len(runs) < max_results:
+            page = client.search_runs(
+                ids,
+                filter_string,
+                run_view_type,
+                min(NUM_RUNS_PER_PAGE_PANDAS, max_results - len(runs)),
+                order_by,
+                token,
+            )
+            runs.extend(page)
+            token = page.token
+            if not token:
+                break
+    from eventlog._run_search import runs_to_pandas, runs_to_polars
+
+    if output_format == "list":
+        return runs
+    return runs_to_pandas(runs) if output_format == "pandas" else runs_to_polars(runs)
 
 
 def flush() -> None:

@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from eventlog import _validation
+from eventlog import _config, _validation
 from eventlog._catalog import ExperimentCatalog
 from eventlog._config import WriterSettings
 from eventlog._events import Event, RunCreated, RunDeleted, RunRestored, RunTagSet, RunUpdated
@@ -62,7 +62,9 @@ class TrackingStore:
         self.location = location
         self.writer = Writer(location, flush_interval=settings.flush_interval, flush_rows=settings.flush_rows)
         self.cache = SegmentCache()
-        self.catalog = ExperimentCatalog(location, self.writer, self.cache, location.child_uri("artifacts"))
+        self.catalog = ExperimentCatalog(
+            location, self.writer, self.cache, _config.default_artifact_root(location)
+        )
         self._ready = False
         self._ready_lock = threading.Lock()
         self._handles: dict[str, RunHandle] = {}

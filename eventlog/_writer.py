@@ -50,6 +50,8 @@ _EVENT_COLUMNS = (
     "end_time",
     "user_id",
     "artifact_uri",
+    "size",
+    "checksum",
 )
 
 

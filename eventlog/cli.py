@@ -203,7 +203,8 @@ def compact(uri: str | None, experiment_ids: tuple[str, ...], retention: float |
         )
         click.echo(
             f"{r.stream:<24} {r.status:<10} {version:<6} segments {r.segments:>6}  events {r.events:>10,}  "
-            f"rows {r.runs:>8,}  removed {r.removed_segments} segments / {r.removed_views} views  {r.seconds:.2f}s"
+            f"rows {r.runs:>8,}  removed {r.removed_segments} segments / {r.removed_views} views  "
+            f"{r.seconds:.2f}s"
         )
         for rel, why in r.quarantined.items():
             click.echo(f"  quarantined {rel}: {why}", err=True)

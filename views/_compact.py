@@ -43,6 +43,7 @@ __all__ = ["DEFAULT_RETENTION_S", "CompactionResult", "compact_stream", "store_s
 
 DEFAULT_RETENTION_S = 3600.0
 MAX_HISTORY_FILES = 16
+ROW_GROUP_ROWS = 128 * 1024
 
 Progress = Callable[[int, int], None]  # (segments done, segments total)
 
@@ -74,7 +75,7 @@ def _now_ms() -> int:
 
 def _parquet(frame: pl.DataFrame) -> bytes:
     sink = io.BytesIO()
-    frame.write_parquet(sink, compression="zstd", statistics=True)
+    frame.write_parquet(sink, compression="zstd", statistics=True, row_group_size=ROW_GROUP_ROWS)
     return sink.getvalue()
 
 
@@ -155,13 +156,15 @@ def _fold_and_commit(
     if stream.kind == "partition":
         reduced = reduce_run_events(events)
         folded = fold_runs(reduced, history=False)
+        # Key-major order makes each key's rows contiguous, so a search that needs one param or metric
+        # reads only the row groups that hold it (Parquet min/max statistics on "key").
         tables = {
             "state": reduced,
-            "runs": folded.runs,
-            "params": folded.params,
+            "runs": folded.runs.sort("run_id"),
+            "params": folded.params.sort("key", "run_id"),
             "param_conflicts": folded.param_conflicts,
-            "tags": folded.tags,
-            "latest_metrics": folded.latest_metrics,
+            "tags": folded.tags.sort("key", "run_id"),
+            "latest_metrics": folded.latest_metrics.sort("key", "run_id"),
             "artifacts": folded.artifacts,
         }
         points = (

@@ -1,0 +1,129 @@
+"""search_runs: MLflow's filter strings (plus OR, parentheses and IN) over the views, paged like MLflow.
+
+Parsing is ``views.filter``; the query runs on Polars LazyFrames of the committed views (``views._search``);
+only the page's runs become entities. The fluent ``search_runs`` turns them into MLflow's pandas frame.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from eventlog import _validation
+from eventlog._experiment_search import decode_page_token, encode_page_token, validate_max_results
+from eventlog.entities import LifecycleStage, PagedList, Run
+from eventlog.exceptions import InvalidParameterValue
+
+if TYPE_CHECKING:
+    from eventlog._store import TrackingStore
+
+__all__ = ["runs_to_pandas", "runs_to_polars", "search_runs"]
+
+
+def _parse(filter_string: str | None, order_by: Sequence[str] | None) -> tuple[Any, list[Any]]:
+    from views.filter import FilterError, parse_order_by, parse_search_filter
+
+    try:
+        return parse_search_filter(filter_string or ""), list(parse_order_by(list(order_by or []), "runs"))
+    except FilterError as exc:
+        raise InvalidParameterValue(str(exc)) from None
+
+
+def search_runs(
+    store: TrackingStore,
+    experiment_ids: Sequence[str],
+    filter_string: str | None = "",
+    run_view_type: int = 1,
+    max_results: int = 1000,
+    order_by: Sequence[str] | None = None,
+    page_token: str | bytes | None = None,
+) -> PagedList[Run]:
+    from views._search import OrderSpec, lazy_partition, search_run_ids
+
+    validate_max_results(max_results)
+    ids = [_validation.validate_experiment_id(e) for e in experiment_ids]
+    predicate, order = _parse(filter_string, order_by)
+    offset = decode_page_token(page_token)
+    stages = LifecycleStage.view_type_to_stages(run_view_type)
+    store.ready()
+    store.flush()
+    parts = [lazy_partition(store.location, e, store.cache) for e in dict.fromkeys(ids)]
+    if not parts:
+        return PagedList([], None)
+    page_ids = search_run_ids(
+        parts,
+        stages,
+        predicate.to_polars(),
+        predicate.columns,
+        [OrderSpec(key.column, key.descending) for key in order],
+        offset,
+        max_results + 1,
+    )
+    token = encode_page_token(offset + max_results) if len(page_ids) > max_results else None
+    return PagedList(_runs_in_order(parts, page_ids[:max_results]), token)
+
+
+def _runs_in_order(parts: Sequence[Any], run_ids: list[str]) -> list[Run]:
+    from eventlog._store import runs_from_tables
+    from views._search import collect_runs
+
+    by_id = {run.info.run_id: run for run in runs_from_tables(collect_runs(parts, run_ids))}
+    return [by_id[run_id] for run_id in run_ids if run_id in by_id]
+
+
+def _columns(runs: Sequence[Run]) -> tuple[list[str], list[str], list[str]]:
+    return (
+        sorted({k for r in runs for k in r.data.metrics}),
+        sorted({k for r in runs for k in r.data.params}),
+        sorted({k for r in runs for k in r.data.tags}),
+    )
+
+
+def runs_to_polars(runs: Sequence[Run]) -> Any:
+    """The same columns as the pandas frame, as a Polars DataFrame (an eventlog addition)."""
+    import polars as pl
+
+    metric_keys, param_keys, tag_keys = _columns(runs)
+    timestamp = pl.Datetime("ms", "UTC")
+    columns: dict[str, pl.Series] = {
+        "run_id": pl.Series([r.info.run_id for r in runs], dtype=pl.String),
+        "experiment_id": pl.Series([r.info.experiment_id for r in runs], dtype=pl.String),
+        "status": pl.Series([r.info.status for r in runs], dtype=pl.String),
+        "artifact_uri": pl.Series([r.info.artifact_uri for r in runs], dtype=pl.String),
+        "start_time": pl.Series([r.info.start_time for r in runs], dtype=pl.Int64).cast(timestamp),
+        "end_time": pl.Series([r.info.end_time for r in runs], dtype=pl.Int64).cast(timestamp),
+    }
+    for key in metric_keys:
+        columns[f"metrics.{key}"] = pl.Series([r.data.metrics.get(key) for r in runs], dtype=pl.Float64)
+    for key in param_keys:
+        columns[f"params.{key}"] = pl.Series([r.data.params.get(key) for r in runs], dtype=pl.String)
+    for key in tag_keys:
+        columns[f"tags.{key}"] = pl.Series([r.data.tags.get(key) for r in runs], dtype=pl.String)
+    return pl.DataFrame(columns)
+
+
+def runs_to_pandas(runs: Sequence[Run]) -> Any:
+    """MLflow's search_runs frame: info columns, then metrics.*, params.*, tags.* (each group sorted)."""
+    import pandas as pd
+
+    info_columns = ["run_id", "experiment_id", "status", "artifact_uri", "start_time", "end_time"]
+    if not runs:
+        return pd.DataFrame({c: [] for c in info_columns})
+    metric_keys, param_keys, tag_keys = _columns(runs)
+    data: dict[str, Any] = {
+        "run_id": [r.info.run_id for r in runs],
+        "experiment_id": [r.info.experiment_id for r in runs],
+        "status": [r.info.status for r in runs],
+        "artifact_uri": [r.info.artifact_uri for r in runs],
+        "start_time": pd.to_datetime([r.info.start_time for r in runs], unit="ms", utc=True),
+        "end_time": pd.to_datetime([r.info.end_time for r in runs], unit="ms", utc=True),
+    }
+    for key in metric_keys:
+        data[f"metrics.{key}"] = pd.array(
+            [r.data.metrics.get(key, float("nan")) for r in runs], dtype="float64"
+        )
+    for key in param_keys:
+        data[f"params.{key}"] = [r.data.params.get(key) for r in runs]
+    for key in tag_keys:
+        data[f"tags.{key}"] = [r.data.tags.get(key) for r in runs]
+    return pd.DataFrame(data)
