@@ -16,6 +16,8 @@ from views._schema import COLUMNS, EXPERIMENT_KINDS, KINDS, ORDER_KEY, RUN_KINDS
 if TYPE_CHECKING:
     from views._compact import DEFAULT_RETENTION_S, CompactionResult, compact_stream, store_streams
     from views._fold import ExperimentTables, RunTables, fold_experiments, fold_runs
+    from views._open import StoreView
+    from views._open import open_store as open
     from views._snapshot import (
         SegmentCache,
         experiment_tables,
@@ -39,6 +41,7 @@ __all__ = [
     "Kind",
     "RunTables",
     "SegmentCache",
+    "StoreView",
     "Stream",
     "catalog_stream",
     "compact_stream",
@@ -48,6 +51,7 @@ __all__ = [
     "latest_commit",
     "layout",
     "list_run_index",
+    "open",
     "partition_stream",
     "partition_tables",
     "read_events",
@@ -57,6 +61,7 @@ __all__ = [
 ]
 
 _LAZY = {
+    "StoreView": "views._open",
     "DEFAULT_RETENTION_S": "views._compact",
     "CompactionResult": "views._compact",
     "compact_stream": "views._compact",
@@ -80,6 +85,10 @@ _LAZY = {
 
 
 def __getattr__(name: str) -> Any:
+    if name == "open":  # views.open(uri): the analytics entry point
+        from views._open import open_store
+
+        return open_store
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'views' has no attribute {name!r}")
