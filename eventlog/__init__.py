@@ -17,6 +17,17 @@ import os
 from typing import Any
 
 from eventlog import entities, exceptions
+from eventlog._artifacts import (
+    get_artifact_uri,
+    load_table,
+    log_artifact,
+    log_artifacts,
+    log_dict,
+    log_figure,
+    log_image,
+    log_table,
+    log_text,
+)
 from eventlog._client import MlflowClient, RunOperations
 from eventlog._config import get_tracking_uri, is_tracking_uri_set
 from eventlog._config import set_tracking_uri as _set_tracking_uri
@@ -72,6 +83,7 @@ __all__ = [
     "exceptions",
     "flush",
     "flush_async_logging",
+    "get_artifact_uri",
     "get_experiment",
     "get_experiment_by_name",
     "get_parent_run",
@@ -79,10 +91,18 @@ __all__ = [
     "get_tracking_uri",
     "is_tracking_uri_set",
     "last_active_run",
+    "load_table",
+    "log_artifact",
+    "log_artifacts",
+    "log_dict",
+    "log_figure",
+    "log_image",
     "log_metric",
     "log_metrics",
     "log_param",
     "log_params",
+    "log_table",
+    "log_text",
     "restore_experiment",
     "restore_run",
     "search_experiments",

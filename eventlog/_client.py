@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from eventlog._artifacts import ArtifactClientMixin
 from eventlog._registry import get_store
 from eventlog._store import TrackingStore
 from eventlog._validation import PARAM_VALIDATION_MSG
@@ -40,7 +41,7 @@ def _async_result(store: TrackingStore, synchronous: bool | None) -> RunOperatio
     return RunOperations(store)
 
 
-class MlflowClient:
+class MlflowClient(ArtifactClientMixin):
     """A client of one store. ``tracking_uri`` defaults to the current tracking URI."""
 
     def __init__(

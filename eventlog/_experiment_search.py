@@ -1,24 +1,20 @@
-"""search_experiments: filter, order and page a list of experiments the way MLflow does.
+"""search_experiments: MLflow's experiment filters (plus OR, parentheses, IN), ordering and paging.
 
-The filter string is parsed by the shared filter language (``views.filter``) with the experiment
-schema; evaluation here is over entity objects, since the catalog is small.
+The catalog is small, so the search runs on an eager Polars frame built from the experiments table.
 """
 
 from __future__ import annotations
 
 import base64
-import functools
 import json
 from collections.abc import Sequence
-from typing import Any
 
 from eventlog.entities import Experiment, LifecycleStage, PagedList
-from eventlog.exceptions import InvalidParameterValue
+from eventlog.exceptions import InvalidParameterValue, MlflowException
 
 __all__ = ["decode_page_token", "encode_page_token", "search_experiments", "validate_max_results"]
 
 SEARCH_MAX_RESULTS_THRESHOLD = 50000
-_ORDER_KEYS = ("name", "experiment_id", "creation_time", "last_update_time")
 
 
 def validate_max_results(max_results: int | None) -> None:
@@ -54,36 +50,6 @@ def decode_page_token(token: str | bytes | None) -> int:
     return offset
 
 
-def _sort_key(order_by: Sequence[str] | None) -> list[tuple[str, bool]]:
-    keys: list[tuple[str, bool]] = []
-    for clause in order_by or []:
-        parts = clause.strip().split()
-        if not parts or len(parts) > 2:
-            raise InvalidParameterValue(f"Invalid order_by clause '{clause}'. Could not be parsed.")
-        field = parts[0].strip('`"')
-        if field.startswith(("attribute.", "attributes.", "attr.")):
-            field = field.split(".", 1)[1]
-        if field not in _ORDER_KEYS:
-            raise InvalidParameterValue(
-                f"Invalid order by key '{field}' specified. Valid keys are '{set(_ORDER_KEYS)}'"
-            )
-        direction = parts[1].upper() if len(parts) == 2 else "ASC"
-        if direction not in ("ASC", "DESC"):
-            raise InvalidParameterValue(f"Invalid ordering key in order_by clause '{clause}'.")
-        keys.append((field, direction == "DESC"))
-    if not keys:
-        keys = [("creation_time", True)]
-    if not any(field == "experiment_id" for field, _ in keys):
-        keys.append(("experiment_id", False))
-    return keys
-
-
-def _value(experiment: Experiment, field: str) -> Any:
-    if field == "experiment_id":
-        return int(experiment.experiment_id)
-    return getattr(experiment, field)
-
-
 def search_experiments(
     experiments: list[Experiment],
     view_type: int,
@@ -92,22 +58,52 @@ def search_experiments(
     order_by: Sequence[str] | None,
     page_token: str | bytes | None,
 ) -> PagedList[Experiment]:
-    from views.filter import parse_experiment_filter
+    import polars as pl
+
+    from views.filter import (
+        FilterError,
+        order_by_exprs,
+        parse_experiment_filter,
+        parse_order_by,
+        with_tiebreakers,
+    )
 
     validate_max_results(max_results)
+    try:
+        predicate = parse_experiment_filter(filter_string or "")
+        keys = with_tiebreakers(parse_order_by(list(order_by or []), "experiments"), "experiments")
+    except FilterError as exc:
+        raise MlflowException(str(exc), exc.error_code) from None
     stages = LifecycleStage.view_type_to_stages(view_type)
-    predicate = parse_experiment_filter(filter_string or "")
-    selected = [e for e in experiments if e.lifecycle_stage in stages and predicate.matches(e)]
-    # Stable sorts applied from the last key to the first give a multi-key sort with per-key direction;
-    # missing values (None) go last in either direction.
-    for field, descending in reversed(_sort_key(order_by)):
-        present = [e for e in selected if _value(e, field) is not None]
-        absent = [e for e in selected if _value(e, field) is None]
-        present.sort(key=functools.partial(_value, field=field), reverse=descending)
-        selected = present + absent
+    candidates = [e for e in experiments if e.lifecycle_stage in stages]
+    tag_columns = {f"tags.{k}" for e in candidates for k in e.tags} | {
+        c for c in predicate.columns if c.startswith("tags.")
+    }
+    frame = pl.DataFrame(
+        {
+            "index": list(range(len(candidates))),
+            "attributes.name": [e.name for e in candidates],
+            "attributes.experiment_id": [int(e.experiment_id) for e in candidates],
+            "attributes.creation_time": [e.creation_time for e in candidates],
+            "attributes.last_update_time": [e.last_update_time for e in candidates],
+            **{c: [e.tags.get(c[len("tags.") :]) for e in candidates] for c in sorted(tag_columns)},
+        },
+        schema_overrides={
+            "attributes.name": pl.String,
+            "attributes.experiment_id": pl.Int64,
+            "attributes.creation_time": pl.Int64,
+            "attributes.last_update_time": pl.Int64,
+            **{c: pl.String for c in tag_columns},
+        },
+    )
+    if not predicate.matches_all:
+        frame = frame.filter(predicate.to_polars(frame.columns))
+    spec = order_by_exprs(keys, frame.columns)
+    frame = frame.sort(spec.by, descending=spec.descending, nulls_last=spec.nulls_last, maintain_order=True)
+    ordered = [candidates[i] for i in frame.get_column("index").to_list()]
     offset = decode_page_token(page_token)
     if max_results is None:
-        return PagedList(selected[offset:], None)
-    page = selected[offset : offset + max_results]
-    token = encode_page_token(offset + max_results) if offset + max_results < len(selected) else None
+        return PagedList(ordered[offset:], None)
+    page = ordered[offset : offset + max_results]
+    token = encode_page_token(offset + max_results) if offset + max_results < len(ordered) else None
     return PagedList(page, token)

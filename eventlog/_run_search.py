@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from eventlog import _validation
 from eventlog._experiment_search import decode_page_token, encode_page_token, validate_max_results
 from eventlog.entities import LifecycleStage, PagedList, Run
-from eventlog.exceptions import InvalidParameterValue
+from eventlog.exceptions import MlflowException
 
 if TYPE_CHECKING:
     from eventlog._store import TrackingStore
@@ -26,7 +26,7 @@ def _parse(filter_string: str | None, order_by: Sequence[str] | None) -> tuple[A
     try:
         return parse_search_filter(filter_string or ""), list(parse_order_by(list(order_by or []), "runs"))
     except FilterError as exc:
-        raise InvalidParameterValue(str(exc)) from None
+        raise MlflowException(str(exc), exc.error_code) from None
 
 
 def search_runs(
@@ -38,7 +38,7 @@ def search_runs(
     order_by: Sequence[str] | None = None,
     page_token: str | bytes | None = None,
 ) -> PagedList[Run]:
-    from views._search import OrderSpec, lazy_partition, search_run_ids
+    from views._search import lazy_partition, search_run_ids
 
     validate_max_results(max_results)
     ids = [_validation.validate_experiment_id(e) for e in experiment_ids]
@@ -50,15 +50,7 @@ def search_runs(
     parts = [lazy_partition(store.location, e, store.cache) for e in dict.fromkeys(ids)]
     if not parts:
         return PagedList([], None)
-    page_ids = search_run_ids(
-        parts,
-        stages,
-        predicate.to_polars(),
-        predicate.columns,
-        [OrderSpec(key.column, key.descending) for key in order],
-        offset,
-        max_results + 1,
-    )
+    page_ids = search_run_ids(parts, stages, predicate, order, offset, max_results + 1)
     token = encode_page_token(offset + max_results) if len(page_ids) > max_results else None
     return PagedList(_runs_in_order(parts, page_ids[:max_results]), token)
 

@@ -17,11 +17,11 @@ from storage import Location
 from views._fold import RunTables
 from views._snapshot import SegmentCache, partition_tables, snapshot
 from views._streams import Commit, partition_stream
+from views.filter import Filter, OrderKey, order_by_exprs, with_tiebreakers
 
 __all__ = [
     "ATTRIBUTE_COLUMNS",
     "LazyRunTables",
-    "OrderSpec",
     "collect_runs",
     "lazy_partition",
     "search_run_ids",
@@ -49,18 +49,6 @@ class LazyRunTables:
     metric_history: pl.LazyFrame
     param_conflicts: pl.LazyFrame
     artifacts: pl.LazyFrame
-
-
-@dataclass(frozen=True)
-class OrderSpec:
-    """One ordering key: a wide-frame column, its direction, and whether it holds metric values."""
-
-    column: str
-    descending: bool
-
-    @property
-    def is_metric(self) -> bool:
-        return self.column.startswith("metrics.")
 
 
 def _scan(location: Location, rel: str) -> pl.LazyFrame:
@@ -139,45 +127,24 @@ def wide_frame(parts: Sequence[LazyRunTables], stages: Sequence[str], columns: I
     return wide
 
 
-def _sort_exprs(order: Sequence[OrderSpec]) -> tuple[list[pl.Expr], list[bool]]:
-    """MLflow's ordering: values first in the requested direction, then NaN (metrics), then missing,
-    for both directions; strings by code point."""
-    exprs: list[pl.Expr] = []
-    descending: list[bool] = []
-    for spec in order:
-        col = pl.col(spec.column)
-        if spec.is_metric:
-            rank = pl.when(col.is_null()).then(2).when(col.is_nan()).then(1).otherwise(0)
-            value = pl.when(col.is_nan()).then(None).otherwise(col)
-        else:
-            rank = pl.when(col.is_null()).then(1).otherwise(0)
-            value = col
-        exprs += [rank, value]
-        descending += [False, spec.descending]
-    return exprs, descending
-
-
 def search_run_ids(
     parts: Sequence[LazyRunTables],
     stages: Sequence[str],
-    predicate: pl.Expr | None,
-    filter_columns: Iterable[str],
-    order: Sequence[OrderSpec],
+    predicate: Filter,
+    order: Sequence[OrderKey],
     offset: int,
     limit: int,
 ) -> list[str]:
-    """Run ids of one page (``limit`` rows from ``offset``) in search order; tie-breakers start_time
-    DESC then run_id ASC are appended unless the ordering already names start_time."""
-    order = list(order)
-    if not any(spec.column == "attributes.start_time" for spec in order):
-        order.append(OrderSpec("attributes.start_time", True))
-    order.append(OrderSpec("attributes.run_id", False))
-    wide = wide_frame(parts, stages, [*filter_columns, *(spec.column for spec in order)])
-    if predicate is not None:
-        wide = wide.filter(predicate)
-    exprs, descending = _sort_exprs(order)
-    page = wide.sort(exprs, descending=descending, maintain_order=True).slice(offset, limit)
-    return page.select("attributes.run_id").collect().get_column("attributes.run_id").to_list()
+    """Run ids of one page (``limit`` rows from ``offset``) in MLflow's search order: the requested keys,
+    then start_time DESC (unless already a key), then run_id ASC."""
+    keys = with_tiebreakers(order, "runs")
+    wide = wide_frame(parts, stages, [*predicate.columns, *(key.column for key in keys)])
+    if not predicate.matches_all:
+        wide = wide.filter(predicate.to_polars())
+    spec = order_by_exprs(keys)
+    page = wide.sort(spec.by, descending=spec.descending, nulls_last=spec.nulls_last, maintain_order=True)
+    ids = page.slice(offset, limit).select("attributes.run_id").collect()
+    return ids.get_column("attributes.run_id").to_list()
 
 
 def collect_runs(parts: Sequence[LazyRunTables], run_ids: Sequence[str]) -> RunTables:
