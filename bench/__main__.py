@@ -1,4 +1,5 @@
-"""`python -m bench [--check]`: run the benchmarks, print a table, and with --check fail on a missed budget."""
+"""`python -m bench [--check] [--only core|views] [--scale S]`: run the benchmarks, print a table, and with
+--check fail on a missed budget."""
 
 from __future__ import annotations
 
@@ -17,6 +18,13 @@ def _format(value: float, unit: str) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench")
     parser.add_argument("--check", action="store_true", help="exit 1 if a figure misses its budget")
+    parser.add_argument("--only", choices=("core", "views"), help="run only the core or the views figures")
+    parser.add_argument(
+        "--scale",
+        type=float,
+        default=1.0,
+        help="multiply every workload (e.g. 0.1 for a quick run; budgets stay)",
+    )
     args = parser.parse_args(argv)
 
     import eventlog
@@ -24,8 +32,17 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"eventlog {eventlog.__version__} | Python {platform.python_version()} | {platform.machine()} | "
         f"{dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC"
+        + (f" | scale {args.scale:g}" if args.scale != 1.0 else "")
     )
-    figures: list[Figure] = core_figures()
+    figures: list[Figure] = []
+    if args.only in (None, "core"):
+        figures += core_figures(
+            calls=max(1_000, round(300_000 * args.scale)), batches=max(100, round(20_000 * args.scale))
+        )
+    if args.only in (None, "views"):
+        from bench._views import views_figures
+
+        figures += views_figures(args.scale)
     width = max(len(f.name) for f in figures)
     failed = []
     for f in figures:

@@ -76,9 +76,10 @@ _COMPRESSED_IMAGE_SIZE = 256
 
 # -- paths -------------------------------------------------------------------------------------------------
 def _bad_path(name: str) -> InvalidParameterValue:
+    resolved = posixpath.normpath(name)
     return InvalidParameterValue(
         f"Invalid artifact path: '{name}'. Names may be treated as files in certain cases, and must not "
-        f"resolve to other names when treated as such. This name would resolve to {posixpath.normpath(name)!r}"
+        f"resolve to other names when treated as such. This name would resolve to {resolved!r}"
     )
 
 
@@ -217,7 +218,7 @@ def _log_artifact(
     if os.path.isdir(local):
         target = _artifact_dir(_join(directory, os.path.basename(os.path.normpath(local))))
         root.check_inside(target)
-        _check_tree(local)
+        _check_tree(root, local, target)
         files = storage.upload_tree(local, root.location, target)
     else:
         rel = _join(directory, _file_name(os.path.basename(local)))
@@ -228,9 +229,11 @@ def _log_artifact(
     _record(handle, files)
 
 
-def _check_tree(local_dir: str) -> None:
+def _check_tree(root: _RunRoot, local_dir: str, target: str) -> None:
+    """Every file of a tree to upload: no reserved name, no destination through a symlink out of the root."""
     for rel in storage.iter_local_files(local_dir):
         _file_name(posixpath.basename(rel))
+        root.check_inside(_join(target, rel))
 
 
 def _log_artifacts(
@@ -248,7 +251,7 @@ def _log_artifacts(
         # MLflow walks the path: a missing directory (or a file) logs nothing.
         storage.make_dirs(root.location, directory)
         return
-    _check_tree(local)
+    _check_tree(root, local, directory)
     _record(handle, storage.upload_tree(local, root.location, directory))
 
 

@@ -36,6 +36,7 @@ from eventlog.entities import Experiment, ExperimentTag, LifecycleStage
 from eventlog.exceptions import (
     InvalidParameterValue,
     InvalidState,
+    MlflowException,
     ResourceAlreadyExists,
     ResourceDoesNotExist,
 )
@@ -187,7 +188,12 @@ class ExperimentCatalog:
         if experiment.name == new_name:
             return
         for _ in range(_MAX_CLAIM_ATTEMPTS):
-            generation = self._free_generation(new_name)
+            try:
+                generation = self._free_generation(new_name)
+            except ResourceAlreadyExists as exc:
+                # MLflow's SQL store reports a rename onto a taken name as a bad request (a unique
+                # constraint failure), not as RESOURCE_ALREADY_EXISTS.
+                raise MlflowException(exc.message, "BAD_REQUEST") from None
             claim = self.writer.encode_now([ExperimentRenamed(experiment_id, new_name)])
             try:
                 self.location.put_if_absent(layout.name_claim(new_name, generation), claim)

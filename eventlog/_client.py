@@ -41,6 +41,25 @@ def _async_result(store: TrackingStore, synchronous: bool | None) -> RunOperatio
     return RunOperations(store)
 
 
+_MAX_PARAMS_TAGS_PER_BATCH = 100
+_MAX_ENTITIES_PER_BATCH = 1000
+
+
+def _chunks(
+    metrics: list[Metric], params: list[Param], tags: list[RunTag]
+) -> list[tuple[list[Metric], list[Param], list[RunTag]]]:
+    chunks = []
+    step = _MAX_PARAMS_TAGS_PER_BATCH
+    for start in range(0, max(len(params), len(tags)), step):
+        chunk_params, chunk_tags = params[start : start + step], tags[start : start + step]
+        room = _MAX_ENTITIES_PER_BATCH - len(chunk_params) - len(chunk_tags)
+        chunks.append((metrics[:room], chunk_params, chunk_tags))
+        metrics = metrics[room:]
+    for start in range(0, len(metrics), _MAX_ENTITIES_PER_BATCH):
+        chunks.append((metrics[start : start + _MAX_ENTITIES_PER_BATCH], [], []))
+    return chunks
+
+
 class MlflowClient(ArtifactClientMixin):
     """A client of one store. ``tracking_uri`` defaults to the current tracking URI."""
 
@@ -185,7 +204,10 @@ class MlflowClient(ArtifactClientMixin):
     ) -> RunOperations | None:
         if not metrics and not params and not tags:
             return None
-        self._store.log_batch(run_id, list(metrics), list(params), list(tags))
+        # MLflow's client sends a batch in chunks (params and tags 100 at a time, with metrics filling
+        # each request up to 1000 entries, then metrics 1000 at a time), each chunk applied on its own.
+        for chunk_metrics, chunk_params, chunk_tags in _chunks(list(metrics), list(params), list(tags)):
+            self._store.log_batch(run_id, chunk_metrics, chunk_params, chunk_tags)
         return _async_result(self._store, synchronous)
 
     def set_tag(

@@ -39,6 +39,16 @@ def _git(directory: str, *args: str) -> str | None:
     return value if out.returncode == 0 and value else None
 
 
+def _git_succeeds(directory: str, *args: str) -> bool:
+    try:
+        out = subprocess.run(
+            ["git", "-C", directory, *args], capture_output=True, timeout=_GIT_TIMEOUT_S, check=False
+        )
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return out.returncode == 0
+
+
 @functools.lru_cache(maxsize=8)
 def _git_tags(main_file: str) -> dict[str, str]:
     # MLflow looks for the repository that holds the script being run; `python -c` has no such file.
@@ -48,8 +58,8 @@ def _git_tags(main_file: str) -> dict[str, str]:
     commit = _git(directory, "rev-parse", "HEAD")
     if commit is None:
         return {}
-    if _git(directory, "check-ignore", "-q", os.path.abspath(main_file)) is not None:
-        return {}
+    if _git_succeeds(directory, "check-ignore", "-q", os.path.abspath(main_file)):
+        return {}  # MLflow records no git tags for a git-ignored script
     tags = {"mlflow.source.git.commit": commit}
     branch = _git(directory, "symbolic-ref", "--short", "-q", "HEAD")
     if branch:

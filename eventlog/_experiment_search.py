@@ -39,9 +39,13 @@ def decode_page_token(token: str | bytes | None) -> int:
     if not token:
         return 0
     try:
-        doc = json.loads(base64.b64decode(token))
+        decoded = base64.b64decode(token)
     except (ValueError, TypeError):
         raise InvalidParameterValue("Invalid page token, could not base64-decode") from None
+    try:
+        doc = json.loads(decoded)
+    except ValueError:
+        raise InvalidParameterValue(f"Invalid page token, decoded value={decoded!r}") from None
     if not isinstance(doc, dict) or "offset" not in doc:
         raise InvalidParameterValue(f"Invalid page token, parsed value={doc}")
     offset = doc["offset"]

@@ -17,7 +17,7 @@ from typing import Any
 
 from eventlog import _context, _validation
 from eventlog._client import MlflowClient, RunOperations, _async_result
-from eventlog._registry import get_store
+from eventlog._registry import all_stores, get_store
 from eventlog._runs import RunHandle
 from eventlog._store import TrackingStore
 from eventlog._writer import flush_all_writers, now_ms
@@ -151,7 +151,7 @@ def _get_experiment_id() -> str:
         if env_id and env_id != experiment.experiment_id:
             raise InvalidParameterValue(
                 f"The provided MLFLOW_EXPERIMENT_ID environment variable value `{env_id}` does not match "
-                f"the experiment id `{experiment.experiment_id}` for experiment name `{name}`."
+                f"the experiment id `{experiment.experiment_id}` for experiment name `{name}`"
             )
         return experiment.experiment_id
     if env_id:
@@ -503,11 +503,12 @@ def search_runs(
 
 def flush() -> None:
     """Make everything logged so far durable, in every store this process has written to."""
-    flush_all_writers()
+    for store in all_stores():
+        store.flush()
 
 
 def flush_async_logging() -> None:
-    flush_all_writers()
+    flush()
 
 
 def _safe_end_run() -> None:
@@ -517,4 +518,12 @@ def _safe_end_run() -> None:
         flush_all_writers()
 
 
+def _forget_runs_in_child() -> None:
+    # As in MLflow, a forked child starts with no active run: its exit must not end its parent's run.
+    _state.stack = []
+    _state.last_run_id = None
+
+
 atexit.register(_safe_end_run)
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_runs_in_child)

@@ -11,7 +11,7 @@ from eventlog._store import TrackingStore
 from eventlog.exceptions import InvalidParameterValue
 from storage import UnsupportedURIError, open_location
 
-__all__ = ["get_store"]
+__all__ = ["all_stores", "get_store"]
 
 _STORES: dict[tuple[str, str], TrackingStore] = {}
 _LOCK = threading.Lock()
@@ -38,3 +38,8 @@ def get_store(uri: str | None = None, storage_options: dict[str, Any] | None = N
             store = TrackingStore(location, _config.writer_settings())
             _STORES[key] = store
         return store
+
+
+def all_stores() -> list[TrackingStore]:
+    """Every store this process has opened."""
+    return list(_STORES.values())

@@ -8,6 +8,7 @@ for a run this process did not create, the known params are read once from the s
 
 from __future__ import annotations
 
+import numbers
 import threading
 from array import array
 from collections.abc import Callable, Sequence
@@ -99,9 +100,8 @@ class RunHandle:
         slot = writer.key_index.get(key)
         if slot is None:
             slot = self._new_metric_key(key)
-        if type(value) is not float or type(timestamp) is not int or timestamp < 0:
+        if type(value) is not float or type(timestamp) is not int or timestamp < 0 or type(step) is not int:
             value, timestamp = self._checked(key, value, timestamp, step)
-        if type(step) is not int:
             step = coerce_step(step)
         writer.append_metric(self.slot, slot, value, timestamp, step)
 
@@ -110,6 +110,9 @@ class RunHandle:
         if writer.error is not None or self.deleted:
             self.check_writable()
         if type(step) is not int:
+            if not isinstance(step, numbers.Number):
+                first_key = next(iter(metrics), "")
+                _validation.validate_metric(first_key, 0.0, timestamp, step, "metrics[0]")
             step = coerce_step(step)
         index = writer.key_index
         try:
@@ -125,7 +128,11 @@ class RunHandle:
             except TypeError:
                 values = None
         if values is None:
-            checked = [self._checked(key, value, timestamp, step) for key, value in metrics.items()]
+            # MLflow sends log_metrics as one batch, so its messages name the batch path: metrics[i].value
+            checked = [
+                self._checked(key, value, timestamp, step, f"metrics[{i}]")
+                for i, (key, value) in enumerate(metrics.items())
+            ]
             values = array("d", [value for value, _ in checked])
             timestamp = int(timestamp)
         writer.append_metrics(self.slot, keys, values, timestamp, step)
@@ -143,10 +150,12 @@ class RunHandle:
         _validation.validate_metric(key, 0.0, 0, 0)
         return self.writer.key_slot(key)
 
-    def _checked(self, key: str, value: Any, timestamp: Any, step: Any) -> tuple[float, int]:
+    def _checked(
+        self, key: str, value: Any, timestamp: Any, step: Any, path_prefix: str = ""
+    ) -> tuple[float, int]:
         """The slow path: convert like MLflow's client, validate like its store, with its messages."""
         converted = _validation.convert_metric_value(value)
-        _validation.validate_metric(key, converted, timestamp, step)
+        _validation.validate_metric(key, converted, timestamp, step, path_prefix)
         return float(converted), int(timestamp)
 
     # -- params -----------------------------------------------------------------------------------

@@ -214,6 +214,7 @@ class TrackingStore:
     def update_run_info(
         self, run_id: str, status: str | None, end_time: int | None, run_name: str | None
     ) -> None:
+        _validation.validate_run_id(run_id)
         handle = self.handle(run_id)
         handle.check_writable()
         events: list[Event] = [RunUpdated(handle.experiment_id, run_id, status, end_time, run_name or None)]
@@ -240,9 +241,10 @@ class TrackingStore:
         handle = self._handles.get(run_id)
         if handle is not None:
             return handle
-        if not isinstance(run_id, str):
-            raise InvalidParameterValue(f"Invalid value {run_id!r} for parameter 'run_id' supplied.")
-        _validation.validate_run_id(run_id)
+        if not isinstance(run_id, str) or not _validation.is_valid_run_id(run_id):
+            # MLflow validates run ids only in some calls (get_run, log_batch, update_run, start_run);
+            # the others simply find no such run. An id that fails the check never reaches a path.
+            raise ResourceDoesNotExist(f"Run with id={run_id} not found")
         self.ready()
         from views import list_run_index
 
@@ -292,6 +294,8 @@ class TrackingStore:
         There is no per-call size limit: MLflow's client splits big batches into store-sized chunks, so a
         caller of the client never meets one, and one call here is never split.
         """
+        if not single_param:
+            _validation.validate_run_id(run_id)
         handle = self.handle(run_id)
         rows: list[tuple[str, float, int, int]] = []
         for i, m in enumerate(metrics):
@@ -341,6 +345,7 @@ class TrackingStore:
         )
 
     def get_run(self, run_id: str) -> Run:
+        _validation.validate_run_id(run_id)
         handle = self.handle(run_id)
         self.flush()
         tables = self._run_tables(handle.experiment_id, run_id)
@@ -352,7 +357,10 @@ class TrackingStore:
     def get_metric_history(self, run_id: str, key: str) -> list[Metric]:
         import polars as pl
 
-        handle = self.handle(run_id)
+        try:
+            handle = self.handle(run_id)
+        except ResourceDoesNotExist:
+            return []  # MLflow's SQL store answers an unknown run with an empty history
         self.flush()
         history = (
             self._run_tables(handle.experiment_id, run_id, metric_key=key, history=True)

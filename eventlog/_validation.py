@@ -39,6 +39,7 @@ __all__ = [
     "convert_metric_value",
     "is_valid_key",
     "is_valid_metric",
+    "is_valid_run_id",
     "truncate_long_values",
     "validate_batch",
     "validate_batch_limits",
@@ -388,6 +389,10 @@ def convert_metric_value(value: Any) -> Any:
 
 
 # --- ids, names, locations ----------------------------------------------------------------------------
+
+
+def is_valid_run_id(run_id: str) -> bool:
+    return _RUN_ID_RE.match(run_id) is not None
 
 
 def validate_run_id(run_id: str, path: str = "run_id") -> None:

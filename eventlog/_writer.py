@@ -19,6 +19,7 @@ import atexit
 import io
 import logging
 import os
+import sys
 import threading
 import time
 import uuid
@@ -29,7 +30,7 @@ from typing import TYPE_CHECKING
 
 from eventlog._events import Event
 from storage import Location
-from views import layout
+from views import Kind, layout
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -204,6 +205,21 @@ class Writer:
         for name, values in columns.columns.items():
             values.append(getattr(event, name, None))
 
+    def _stamp_params(self, events: _EventColumns) -> None:
+        """Give param events the time their segment is written (caller holds the lock).
+
+        The fold keeps a param's first value in (timestamp, writer, seq) order. Stamping params when they
+        are published rather than when they were logged makes "first" mean "first committed": a value
+        buffered by one process cannot later displace a value another process already published and
+        readers already saw.
+        """
+        stamp = max(now_ms(), self._last_ts)
+        self._last_ts = stamp
+        timestamps = events.timestamp
+        for i, kind in enumerate(events.kind):
+            if kind == Kind.PARAM:
+                timestamps[i] = stamp
+
     def _buffer_full(self, n: int) -> None:
         if n >= 4 * self.flush_rows:
             # The background thread is not keeping up: flush here, so memory stays bounded.
@@ -251,6 +267,7 @@ class Writer:
                     self._metrics, self._events = _MetricColumns(), _EventColumns()
                     metric_seq = self._seq
                     self._seq += len(metrics.run)
+                    self._stamp_params(events)
                     runs = list(self._runs)
                     run_experiment = list(self._run_experiment)
                     keys = list(self._keys)
@@ -410,9 +427,26 @@ def _flush_at_exit() -> None:
             )
 
 
+class _ForkToken:
+    """A weak-referenceable key for multiprocessing's after-fork registry."""
+
+
+_FORK_TOKEN = _ForkToken()
+
+
+def _register_exit_finalizer(_: object) -> None:
+    sys.modules["multiprocessing.util"].Finalize(None, _flush_at_exit, exitpriority=100)
+
+
 def _after_fork_in_child() -> None:
     for writer in list(_WRITERS):
         writer._reset_after_fork()
+    # A multiprocessing child leaves through os._exit, which skips atexit; its finalizers do run. The
+    # child's bootstrap clears the finalizers inherited from the parent and then calls the after-fork
+    # hooks, so the finalizer is registered from such a hook.
+    mp_util = sys.modules.get("multiprocessing.util")
+    if mp_util is not None:
+        mp_util.register_after_fork(_FORK_TOKEN, _register_exit_finalizer)
 
 
 atexit.register(_flush_at_exit)

@@ -206,6 +206,8 @@ def open_location(uri: str | os.PathLike[str], storage_options: Mapping[str, Any
     if not sep and ":" in text and text.split(":", 1)[0] in _NOT_A_FILESYSTEM:
         scheme, sep = text.split(":", 1)[0], ":"
     scheme = scheme.lower() if sep else ""
+    if not sep and text.lower() in ("databricks", "databricks-uc"):
+        scheme = text.lower()
     if scheme in _NOT_A_FILESYSTEM:
         raise UnsupportedURIError(
             f"The URI {text!r} names {_NOT_A_FILESYSTEM[scheme]}, which eventlog does not serve. eventlog "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 
 from storage._errors import NotAnEventlogStoreError
@@ -37,13 +38,24 @@ def read_marker(location: Location) -> StoreMarker | None:
     """The marker, or None where the location is empty or absent. Foreign contents raise."""
     try:
         raw = location.read_bytes(MARKER_FILE)
+    except (NotADirectoryError, IsADirectoryError):
+        raise NotAnEventlogStoreError(
+            f"{location.uri} is a file, not a directory; point the tracking URI at a directory."
+        ) from None
     except FileNotFoundError:
-        if location.list_names("") or location.list_dirs(""):
+        if location.is_local and os.path.isfile(location.root):
+            raise NotAnEventlogStoreError(
+                f"{location.uri} is a file, not a directory; point the tracking URI at a directory."
+            ) from None
+        if (location.list_names("") or location.list_dirs("")) and not location.exists(MARKER_FILE):
+            # (The second look at the marker: another process may have just created the store.)
             raise NotAnEventlogStoreError(
                 f"{location.uri} holds {_describe_foreign(location)}; eventlog will not write into it and "
                 "has touched nothing. Point the tracking URI at an empty or new directory."
             ) from None
-        return None
+        if not location.exists(MARKER_FILE):
+            return None
+        raw = location.read_bytes(MARKER_FILE)
     try:
         doc = json.loads(raw)
         marker = StoreMarker(format=str(doc["format"]), version=int(doc["version"]))

@@ -46,7 +46,7 @@ class StoreView:
             from views._fold import fold_runs
             from views._snapshot import empty_events
 
-            return getattr(fold_runs(empty_events()), name).lazy()  # type: ignore[no-any-return]
+            return getattr(fold_runs(empty_events()), name).lazy()
         return pl.concat(frames, how="vertical_relaxed")
 
     def runs(self, experiment_ids: Iterable[str] | None = None) -> pl.LazyFrame:

@@ -6,6 +6,7 @@ this same API (the view as the starting state, the uncompacted tail folded on to
 
 from __future__ import annotations
 
+import errno
 import io
 import logging
 import threading
@@ -293,6 +294,10 @@ def list_run_index(location: Location, run_id: str) -> str | None:
 
     try:
         raw = location.read_bytes(_layout.run_index_path(run_id))
-    except FileNotFoundError:
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
         return None
+    except OSError as exc:
+        if exc.errno == errno.ENAMETOOLONG:
+            return None  # no run this store created has such an id
+        raise
     return str(json.loads(raw)["experiment_id"])

@@ -34,6 +34,7 @@ import pytest
 __all__ = ["Ctx", "Scenarios", "outcome_of_exception"]
 
 _RUN_ID = re.compile(r"\b[0-9a-f]{32}\b")
+_SET_OF_STRINGS = re.compile(r"\{'[^'{}]*'(?:, '[^'{}]*')+\}")
 _RANDOM_NAME = re.compile(r"^[a-z]+-[a-z]+-\d{1,4}$")
 _DOUBLE_MAX = sys.float_info.max
 _ENV_PREFIXES = ("MLFLOW_", "EVENTLOG_")
@@ -48,8 +49,10 @@ def clear_env() -> None:
 
 def outcome_of_exception(e: BaseException) -> tuple[str, str, str | None, str]:
     """``("raise", family, error_code, message)``; family is MlflowException, Exception or the builtin."""
-    if hasattr(e, "error_code") and type(e).__name__ != "Exception" and any(
-        c.__name__ == "MlflowException" for c in type(e).__mro__
+    if (
+        hasattr(e, "error_code")
+        and type(e).__name__ != "Exception"
+        and any(c.__name__ == "MlflowException" for c in type(e).__mro__)
     ):
         return ("raise", "MlflowException", e.error_code, e.message)  # type: ignore[attr-defined]
     return ("raise", type(e).__name__, None, str(e))
@@ -104,12 +107,14 @@ class Ctx:
     def text(self, s: str) -> str:
         """A message with run ids and this scenario's experiment ids replaced by placeholders."""
         s = _RUN_ID.sub(lambda mo: self.rid(mo.group(0)), s)
+        # A Python set of strings in a message: its order depends on the string hash seed.
+        s = _SET_OF_STRINGS.sub(lambda mo: "{" + ", ".join(sorted(mo.group(0)[1:-1].split(", "))) + "}", s)
         for experiment_id, alias in self._experiments.items():
             if experiment_id == "0":
                 continue
-            # Only where an id is named as such: id=N, experiment N, ID 'N', `N`.
+            # Only where an id is named as such: id=N, id N, experiment N, ID 'N', `N`.
             s = re.sub(
-                rf"(id=|[Ee]xperiment |ID |'|`){re.escape(experiment_id)}(?![\w.])",
+                rf"(id=|id |[Ee]xperiment |ID |'|`){re.escape(experiment_id)}(?![\w.])",
                 lambda mo, a=alias: mo.group(1) + a,
                 s,
             )
@@ -158,7 +163,9 @@ class Ctx:
         # Git tags depend on where the test runner's main file lives; they are compared on their own
         # in test_tags.py (system_tags_of_a_fluent_run), not in every run.
         tags = {
-            k: self._tag_value(k, v) for k, v in run.data.tags.items() if not k.startswith("mlflow.source.git.")
+            k: self._tag_value(k, v)
+            for k, v in run.data.tags.items()
+            if not k.startswith("mlflow.source.git.")
         }
         return {
             "info": {
@@ -185,9 +192,11 @@ class Ctx:
             return "<random-name>"
         return name
 
-    def _tag_value(self, key: str, value: str) -> str | None:
-        if key == "mlflow.runName":
+    def _tag_value(self, key: str, value: Any) -> Any:
+        if key == "mlflow.runName" and isinstance(value, str):
             return self._run_name(value)
+        if not isinstance(value, str):
+            return ("not a str", repr(value))
         return self.text(value)
 
     def experiment(self, experiment: Any) -> dict[str, Any]:

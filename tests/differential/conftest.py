@@ -98,6 +98,8 @@ def differential(_stores: dict[str, str], tmp_path: Path) -> Callable[[Callable[
     def check(scenario: Callable[..., Any]) -> Any:
         prefix = f"d{next(_prefixes)}-"
         expected = run_scenario("mlflow", scenario, prefix, _stores)
+        if os.environ.get("DIFFERENTIAL_SHOW"):  # debugging aid: print what MLflow did
+            print(f"\n== {scenario.__name__}\n{pprint.pformat(expected, width=110)}")
         actual = run_scenario("eventlog", scenario, prefix, _stores)
         if actual != expected:
             diff = difflib.unified_diff(
@@ -108,7 +110,9 @@ def differential(_stores: dict[str, str], tmp_path: Path) -> Callable[[Callable[
                 lineterm="",
                 n=2,
             )
-            pytest.fail(f"eventlog differs from mlflow in {scenario.__name__}:\n" + "\n".join(diff), pytrace=False)
+            pytest.fail(
+                f"eventlog differs from mlflow in {scenario.__name__}:\n" + "\n".join(diff), pytrace=False
+            )
         return actual
 
     return check

@@ -9,7 +9,7 @@ from . import Ctx, Scenarios
 scenario = Scenarios()
 
 BAD_KEYS = ["bad*key", "..", "../x", "/x", "a//b", "", "a/", "./a", "k" * 251, "tab\tkey"]
-GOOD_KEYS = ["ok key:/.-_", "k" * 250, "a/b", "ünï", "x.y"]
+GOOD_KEYS = ["ok key:/.-_", "k" * 250, "a/b", "ünï", "x.y", "trailing\n", "..a", "a..b"]
 
 
 def _param_entity(m: Any) -> Any:
@@ -66,9 +66,9 @@ def changed_value_client_log_batch(m: Any, ctx: Ctx) -> Any:
 
 
 @scenario(
-    xfail="log_params({None: v}) str()s the key and logs a param named 'None'; MLflow rejects it: "
-    "INVALID_PARAMETER_VALUE 'Invalid value \"\" for parameter 'params[0].key' supplied: A key name must be "
-    "provided.' (MLflow str()s values only, never keys)"
+    xfail="log_params({None: v}) str()s the key and logs a param named 'None'; MLflow rejects it with "
+    "INVALID_PARAMETER_VALUE: Invalid value \"\" for parameter 'params[0].key' supplied: A key name "
+    "must be provided. (MLflow str()s param values, never keys)"
 )
 def none_key_log_params(m: Any, ctx: Ctx) -> Any:
     ctx.new_experiment()
@@ -241,6 +241,17 @@ def many_params_in_log_params(m: Any, ctx: Ctx) -> Any:
         m.log_params({f"p{i:03d}": i for i in range(250)})
     params = m.get_run(run.info.run_id).data.params
     return len(params), params["p000"], params["p249"]
+
+
+@scenario
+def unicode_values(m: Any, ctx: Ctx) -> Any:
+    ctx.new_experiment()
+    with m.start_run(run_name="r") as run:
+        m.log_param("emoji", "🚀" * 6001)
+        m.log_param("text", "naïve — ünïcode")
+        m.set_tag("tag", "ü" * 8001)
+    got = m.get_run(run.info.run_id).data
+    return len(got.params["emoji"]), got.params["text"], len(got.tags["tag"])
 
 
 @scenario.parametrize

@@ -280,7 +280,8 @@ def _bad_comparator(comparator: str, valid: set[str], pos: int, *, closing_quote
 def _require_scalar(p: _Parsed) -> None:
     if isinstance(p.value, tuple):
         raise FilterError(
-            f"A parenthesised list can only be compared with IN or NOT IN, not with '{p.clause.op}'",
+            f"A parenthesised list can only be compared with IN or NOT IN, not with '{p.clause.op}', "
+            f"at position {p.clause.op_pos}",
             position=p.clause.op_pos,
         )
 

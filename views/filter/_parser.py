@@ -76,6 +76,9 @@ class _Parser:
     # -- entry -------------------------------------------------------------------------------------
 
     def parse(self) -> RawNode:
+        if not self.lexer.tokens() or all(t.kind is Kind.WS for t in self.lexer.tokens()):
+            # sqlparse finds no statement at all in a blank string (an empty one never reaches here)
+            raise FilterError(f"Invalid filter '{self.text}'. Could not be parsed.", position=0)
         self._check_statements()
         lexer = self.lexer
         pos = self._skip_ands(0)
@@ -139,7 +142,7 @@ class _Parser:
 
     def and_expr(self, pos: int, after: str | None = None) -> tuple[RawNode, int]:
         lexer = self.lexer
-        first, pos = self.primary(pos, after)
+        first, pos, grouped = self.primary(pos, after)
         items: list[RawNode] = [first]
         while True:
             tok = lexer.next(pos)
@@ -147,24 +150,25 @@ class _Parser:
                 pos = self._skip_ands(tok.end)
                 if lexer.next(pos).kind is Kind.EOF:  # trailing ANDs, as MLflow allows
                     break
-                node, pos = self.primary(pos, "AND")
+                node, pos, grouped = self.primary(pos, "AND")
                 items.append(node)
             elif tok.kind in _IDENT_START and tok.sub != "func":
                 prev = items[-1]
                 node, end = self.clause(tok)
-                if not isinstance(prev, RawClause):
+                if grouped or not isinstance(prev, RawClause):
                     raise self.error("Missing AND or OR after ')'", tok.start)
                 if not (node.binary or prev.op in ("IS NULL", "IS NOT NULL")):
                     raise self.error(f"Missing AND before {tok.text!r}", tok.start)
                 items.append(node)
-                pos = end
+                pos, grouped = end, False
             elif tok.kind is Kind.LPAREN:
                 raise self.error("Missing AND or OR before '('", tok.start)
             else:
                 break
         return (items[0] if len(items) == 1 else RawAnd(tuple(items))), pos
 
-    def primary(self, pos: int, after: str | None) -> tuple[RawNode, int]:
+    def primary(self, pos: int, after: str | None) -> tuple[RawNode, int, bool]:
+        """A parenthesised group or a clause; the flag tells which."""
         tok = self.lexer.next(pos)
         if tok.kind is Kind.LPAREN:
             if self.lexer.next(tok.end).kind is Kind.RPAREN:
@@ -181,9 +185,10 @@ class _Parser:
                     f"Expected ')' to close the '(' at position {tok.start} but found {_describe(close)}",
                     close.start,
                 )
-            return node, close.end
+            return node, close.end, True
         if tok.kind in _IDENT_START and tok.sub != "func":
-            return self.clause(tok)
+            clause, end = self.clause(tok)
+            return clause, end, False
         where = f" after {after}" if after else ""
         if tok.kind is Kind.KW and tok.sub == "NOT":
             raise self.error(

@@ -134,6 +134,8 @@ def order_by_exprs(keys: Sequence[OrderKey], available: Collection[str] | None =
     by: list[pl.Expr] = []
     descending: list[bool] = []
     for i, key in enumerate(keys):
+        if available is not None and key.column not in available:
+            continue  # an absent column is null everywhere: all ties, nothing to sort by
         dtype = _sort_dtype(key)
         col = _column(key.column, dtype, available)
         if dtype == "float":

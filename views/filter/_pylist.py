@@ -54,6 +54,7 @@ _SIMPLE_ESCAPES = {
 }
 _HEX = frozenset("0123456789abcdefABCDEF")
 _OCT = frozenset("01234567")
+_MAX_DEPTH = 64
 
 
 class _Other:
@@ -70,6 +71,7 @@ class _Reader:
     def __init__(self, text: str, pos: int) -> None:
         self.text = text
         self.pos = pos
+        self.depth = 0
 
     def fail(self, message: str) -> ListSyntaxError:
         return ListSyntaxError(message, self.pos)
@@ -106,6 +108,9 @@ class _Reader:
 
     def group(self) -> object:
         """``( ... )``: a tuple when it holds a comma or nothing, else the grouped expression."""
+        self.depth += 1
+        if self.depth > _MAX_DEPTH:
+            raise self.fail("too many nested parentheses in a list")
         self.pos += 1
         items: list[object] = []
         saw_comma = False
@@ -126,6 +131,7 @@ class _Reader:
             if self.pos >= len(self.text):
                 raise self.fail("the list is not closed")
             raise self.fail(f"expected ',' or ')' but found {self.text[self.pos]!r}")
+        self.depth -= 1
         if len(items) == 1 and not saw_comma:
             return items[0]
         return tuple(items)
