@@ -79,7 +79,7 @@ def _exercise_order_by(text: str) -> None:
 
 
 @settings(
-    max_examples=2500,
+    max_examples=2000,
     deadline=timedelta(milliseconds=750),
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )

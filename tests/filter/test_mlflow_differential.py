@@ -21,7 +21,7 @@ from views.filter import (
 
 from .conftest import MlflowWorld, experiment_rows, run_rows
 
-pytestmark = pytest.mark.mlflow
+pytestmark = [pytest.mark.mlflow, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
 
 
 # ------------------------------------------------------------------------------------------ helpers

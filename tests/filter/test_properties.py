@@ -93,7 +93,7 @@ def frames(draw: Any) -> tuple[pl.DataFrame, list[dict[str, object]]]:
     return frame, rows
 
 
-FAST = settings(max_examples=300, deadline=timedelta(seconds=2), suppress_health_check=[HealthCheck.too_slow])
+FAST = settings(max_examples=200, deadline=timedelta(seconds=2), suppress_health_check=[HealthCheck.too_slow])
 
 
 @FAST

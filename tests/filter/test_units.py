@@ -351,3 +351,9 @@ def test_error_positions_and_codes() -> None:
 
 def test_unknown_escapes_are_kept_like_python_does() -> None:
     assert read_list("('\\q', '\\d')", 0).items == ("\\q", "\\d")
+
+
+def test_reference_evaluation_tolerates_loose_row_types() -> None:
+    flt = parse_search_filter("params.p = '5' AND metrics.m > 1 AND params.q IN ('1')")
+    assert flt.matches({"params.p": 5, "metrics.m": "2.5", "params.q": 1})
+    assert not flt.matches({"params.p": "5", "metrics.m": "abc", "params.q": "1"})

@@ -2,8 +2,8 @@
 
 The checks, their order and their messages follow MLflow's: first, clause by clause, the identifier
 (entity prefix, attribute key), the IS NULL restriction and the value literal; then, again clause by
-clause, the comparator against the key's type. The sets in the messages are built exactly as MLflow
-builds them so that, within one process, the texts are identical (their order is hash-dependent).
+clause, the comparator against the key's type. Messages that list a set print it in hash order, which varies
+between processes; the sets are built as MLflow builds them so that most print identically in-process.
 
 Extensions over MLflow (accepted here, rejected by MLflow): ``IN``/``NOT IN`` for params, tags and every
 string attribute (runs) or ``name`` and tags (experiments), and case-insensitive comparators for
@@ -44,14 +44,16 @@ __all__ = [
 
 Kind = Literal["runs", "experiments"]
 
-# --- MLflow's vocabulary (sets are built the way MLflow builds them, see the module docstring) -------
+# --- MLflow's vocabulary ---------------------------------------------------------------------------
 
+# Sets are built the way MLflow builds each of them (a display of constants, or one inserted item by item), so
+# that within one process most of them print in the same order as MLflow's.
 VALID_METRIC_COMPARATORS = {">", ">=", "!=", "=", "<", "<="}
-VALID_PARAM_COMPARATORS = {"!=", "=", "LIKE", "ILIKE", "IS NULL", "IS NOT NULL"}
-VALID_TAG_COMPARATORS = {"!=", "=", "LIKE", "ILIKE", "IS NULL", "IS NOT NULL"}
-VALID_STRING_ATTRIBUTE_COMPARATORS = {"!=", "=", "LIKE", "ILIKE", "IN", "NOT IN"}
+VALID_PARAM_COMPARATORS = set(["!=", "=", "LIKE", "ILIKE", "IS NULL", "IS NOT NULL"])
+VALID_TAG_COMPARATORS = set(["!=", "=", "LIKE", "ILIKE", "IS NULL", "IS NOT NULL"])
+VALID_STRING_ATTRIBUTE_COMPARATORS = set(["!=", "=", "LIKE", "ILIKE", "IN", "NOT IN"])
 VALID_NUMERIC_ATTRIBUTE_COMPARATORS = VALID_METRIC_COMPARATORS
-VALID_DATASET_COMPARATORS = {"!=", "=", "LIKE", "ILIKE", "IN", "NOT IN"}
+VALID_DATASET_COMPARATORS = set(["!=", "=", "LIKE", "ILIKE", "IN", "NOT IN"])
 
 _RUN_SEARCHABLE = ["artifact_uri", "end_time", "run_id", "run_name", "start_time", "status", "user_id"]
 _ALTERNATE_NUMERIC_ATTRIBUTES = {"created", "Created"}

@@ -35,23 +35,34 @@ def _compare(node: Compare, value: object) -> bool:
     if value is None:
         return False
     target = node.value
-    if op == "IN":
+    if op in ("IN", "NOT IN"):
         assert isinstance(target, tuple)
-        return value in target
-    if op == "NOT IN":
-        assert isinstance(target, tuple)
-        return value not in target
+        if node.dtype == "str" and not isinstance(value, str):
+            value = str(value)
+        return (value in target) == (op == "IN")
     if node.dtype == "str":
-        assert isinstance(value, str) and isinstance(target, str)
+        assert isinstance(target, str)
+        value = value if isinstance(value, str) else str(value)
         if op == "LIKE":
             return like_match(value, target, ascii_ignore_case=False)
         if op == "ILIKE":
             return like_match(value, target, ascii_ignore_case=True)
         return _ORDER[op](value, target)
-    assert isinstance(value, (int, float)) and isinstance(target, (int, float))
+    assert isinstance(target, (int, float))
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        value = _as_number(value)
+        if value is None:  # not a number: like Polars' non-strict cast, it counts as absent
+            return False
     if isinstance(value, float) and math.isnan(value):
         return op == "!="
     return _ORDER[op](value, target)
+
+
+def _as_number(value: object) -> float | None:
+    try:
+        return float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
 
 
 def evaluate(node: Node, row: Mapping[str, object]) -> bool:

@@ -76,10 +76,11 @@ class _Parser:
     # -- entry -------------------------------------------------------------------------------------
 
     def parse(self) -> RawNode:
-        if not self.lexer.tokens() or all(t.kind is Kind.WS for t in self.lexer.tokens()):
+        tokens = self.lexer.tokens()
+        if all(t.kind is Kind.WS for t in tokens):
             # sqlparse finds no statement at all in a blank string (an empty one never reaches here)
             raise FilterError(f"Invalid filter '{self.text}'. Could not be parsed.", position=0)
-        self._check_statements()
+        self._check_statements(tokens)
         lexer = self.lexer
         pos = self._skip_ands(0)
         if lexer.next(pos).kind is Kind.EOF:
@@ -98,11 +99,11 @@ class _Parser:
             )
         raise self.error(f"Expected AND, OR or the end of the filter but found {_describe(tok)}", tok.start)
 
-    def _check_statements(self) -> None:
+    def _check_statements(self, tokens: list[Token]) -> None:
         """MLflow (sqlparse) splits the string into statements at top-level ';'."""
         depth = 0
         seen_semi = False
-        for tok in self.lexer.tokens():
+        for tok in tokens:
             if tok.kind is Kind.WS:
                 continue
             if seen_semi:

@@ -21,7 +21,7 @@ def _column(name: str, dtype: DType, available: Collection[str] | None) -> pl.Ex
     polars_type = _POLARS_TYPE[dtype]
     if available is not None and name not in available:
         return pl.lit(None, dtype=polars_type)
-    return pl.col(name).cast(polars_type)
+    return pl.col(name).cast(polars_type, strict=False)
 
 
 def _number(value: object) -> pl.Expr:
