@@ -9,6 +9,7 @@ from eventlog._artifacts import ArtifactClientMixin
 from eventlog._registry import get_store
 from eventlog._store import TrackingStore
 from eventlog._validation import PARAM_VALIDATION_MSG
+from eventlog._validation import validate_run_id as _validate_run_id
 from eventlog._writer import now_ms
 from eventlog.entities import Experiment, Metric, PagedList, Param, Run, RunStatus, RunTag, ViewType
 from eventlog.exceptions import InvalidParameterValue, MlflowException
@@ -150,6 +151,7 @@ class MlflowClient(ArtifactClientMixin):
         return self.get_run(parent_id) if parent_id is not None else None
 
     def update_run(self, run_id: str, status: str | None = None, name: str | None = None) -> None:
+        _validate_run_id(run_id)  # MLflow checks the id here (set_terminated just finds no such run)
         if status is None and name is None:
             return
         if status is not None:

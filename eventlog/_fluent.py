@@ -417,7 +417,8 @@ def log_params(
 ) -> RunOperations | None:
     handle = _handle(run_id)
     store = _store()
-    store.log_batch(handle.run_id, [], [Param(str(k), str(v)) for k, v in params.items()], [])
+    # Values are str()-ed, keys are not (as in MLflow): a None key is an error, not a param named "None".
+    store.log_batch(handle.run_id, [], [Param(k, str(v)) for k, v in params.items()], [])
     return _async_result(store, synchronous)
 
 
@@ -431,7 +432,7 @@ def set_tag(key: str, value: Any, synchronous: bool | None = None) -> RunOperati
 def set_tags(tags: dict[str, Any], synchronous: bool | None = None) -> RunOperations | None:
     handle = _handle(None)
     store = _store()
-    store.log_batch(handle.run_id, [], [], [RunTag(str(k), str(v)) for k, v in tags.items()])
+    store.log_batch(handle.run_id, [], [], [RunTag(k, str(v)) for k, v in tags.items()])
     return _async_result(store, synchronous)
 
 

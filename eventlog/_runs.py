@@ -117,8 +117,11 @@ class RunHandle:
         index = writer.key_index
         try:
             keys = [index[key] for key in metrics]
-        except KeyError:
-            keys = [index[key] if key in index else self._new_metric_key(key) for key in metrics]
+        except (KeyError, TypeError):
+            keys = [
+                index[key] if key in index else self._new_metric_key(key, f"metrics[{i}]")
+                for i, key in enumerate(metrics)
+            ]
         values: array[float] | None = None
         if type(timestamp) is int and timestamp >= 0:
             try:
@@ -145,9 +148,9 @@ class RunHandle:
                 slot = self.writer.key_slot(key)
             self.writer.append_metric(self.slot, slot, value, timestamp, step)
 
-    def _new_metric_key(self, key: str) -> int:
+    def _new_metric_key(self, key: str, path_prefix: str = "") -> int:
         # The whole metric check on a valid value, so the key's characters and its length are both checked.
-        _validation.validate_metric(key, 0.0, 0, 0)
+        _validation.validate_metric(key, 0.0, 0, 0, path_prefix)
         return self.writer.key_slot(key)
 
     def _checked(

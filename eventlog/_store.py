@@ -214,7 +214,6 @@ class TrackingStore:
     def update_run_info(
         self, run_id: str, status: str | None, end_time: int | None, run_name: str | None
     ) -> None:
-        _validation.validate_run_id(run_id)
         handle = self.handle(run_id)
         handle.check_writable()
         events: list[Event] = [RunUpdated(handle.experiment_id, run_id, status, end_time, run_name or None)]

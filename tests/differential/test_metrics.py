@@ -131,7 +131,7 @@ def none_and_abc_are_rejected(m: Any, ctx: Ctx) -> Any:
     return out, ctx.run(m.get_run(rid))["data"]["metrics"]
 
 
-@scenario()
+@scenario
 def log_metrics_errors_name_the_batch_path(m: Any, ctx: Ctx) -> Any:
     rid = _run(m, ctx)
     out = [

@@ -52,7 +52,7 @@ def longest_valid_run_id(m: Any, ctx: Ctx) -> Any:
     return [ctx.call(client.get_run, long_id)[:3], ctx.call(client.log_param, long_id, "p", "v")[:3]]
 
 
-@scenario()
+@scenario
 def run_id_regex_in_logging_calls(m: Any, ctx: Ctx) -> Any:
     client = ctx.client()
     bad = "bad id!"
