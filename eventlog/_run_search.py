@@ -55,12 +55,24 @@ def search_runs(
     return PagedList(_runs_in_order(parts, page_ids[:max_results]), token)
 
 
-def _runs_in_order(parts: Sequence[Any], run_ids: list[str]) -> list[Run]:
+def _runs_in_order(parts: Sequence[Any], page: list[tuple[int, int]]) -> list[Run]:
     from eventlog._store import runs_from_tables
     from views._search import collect_runs
 
-    by_id = {run.info.run_id: run for run in runs_from_tables(collect_runs(parts, run_ids))}
-    return [by_id[run_id] for run_id in run_ids if run_id in by_id]
+    tables = collect_runs(parts, page)
+    runs = {run.info.run_id: run for run in runs_from_tables(tables)}
+    # collect_runs gathers by partition; put the runs back in search order.
+    order = {(part, idx): run_id for part, idx, run_id in _page_run_ids(tables, page)}
+    return [runs[order[item]] for item in page if item in order]
+
+
+def _page_run_ids(tables: Any, page: list[tuple[int, int]]) -> list[tuple[int, int, str]]:
+    wanted = set(page)
+    found = []
+    for run_idx, run_id, part in tables.runs.select("run_idx", "run_id", "_part").iter_rows():
+        if (part, run_idx) in wanted:
+            found.append((part, run_idx, run_id))
+    return found
 
 
 def _columns(runs: Sequence[Run]) -> tuple[list[str], list[str], list[str]]:

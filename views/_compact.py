@@ -32,10 +32,11 @@ from views._fold import (
     HISTORY_SCHEMA,
     fold_experiments,
     fold_runs,
+    indexed_tables,
     reduce_experiment_events,
-    reduce_run_events,
+    reduce_run_parts,
+    split_metrics,
 )
-from views._schema import Kind
 from views._snapshot import _conform, _read_table
 from views._streams import Commit, Stream, commit_path, committed_versions, latest_commit, read_commit
 
@@ -44,6 +45,8 @@ __all__ = ["DEFAULT_RETENTION_S", "CompactionResult", "compact_stream", "store_s
 DEFAULT_RETENTION_S = 3600.0
 MAX_HISTORY_FILES = 16
 ROW_GROUP_ROWS = 128 * 1024
+RUN_GROUP_ROWS = 8 * 1024  # run-major tables: small groups, so a page of runs reads little
+UNCOMMITTED_GRACE_MS = 24 * 3600 * 1000  # age before an uncommitted view directory counts as abandoned
 
 Progress = Callable[[int, int], None]  # (segments done, segments total)
 
@@ -73,9 +76,9 @@ def _now_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
-def _parquet(frame: pl.DataFrame) -> bytes:
+def _parquet(frame: pl.DataFrame, row_group_rows: int = 128 * 1024) -> bytes:
     sink = io.BytesIO()
-    frame.write_parquet(sink, compression="zstd", statistics=True, row_group_size=ROW_GROUP_ROWS)
+    frame.write_parquet(sink, compression="zstd", statistics=True, row_group_size=row_group_rows)
     return sink.getvalue()
 
 
@@ -85,20 +88,26 @@ def _read_segment(location: Location, rel: str) -> pl.DataFrame:
 
 def _read_new(
     location: Location, stream: Stream, rels: Sequence[str], progress: Progress | None
-) -> tuple[list[pl.DataFrame], dict[str, str]]:
-    frames: list[pl.DataFrame] = []
+) -> tuple[list[pl.DataFrame], list[pl.DataFrame], dict[str, str]]:
+    """Read the new segments, each split at once into its narrow metric rows and its other events, so
+    the wide frame of millions of metric events never exists."""
+    metric_frames: list[pl.DataFrame] = []
+    other_frames: list[pl.DataFrame] = []
     quarantined: dict[str, str] = {}
     for done, rel in enumerate(rels, 1):
         try:
-            frames.append(_read_segment(location, rel))
+            metrics, others = split_metrics(_read_segment(location, rel))
         except FileNotFoundError:
             pass  # removed between listing and reading: a concurrent compactor folded it already
         except Exception as exc:
             quarantined[rel] = f"{type(exc).__name__}: {exc}"
             _copy_to_quarantine(location, stream, rel)
+        else:
+            metric_frames.append(metrics)
+            other_frames.append(others)
         if progress is not None:
             progress(done, len(rels))
-    return frames, quarantined
+    return metric_frames, other_frames, quarantined
 
 
 def _copy_to_quarantine(location: Location, stream: Stream, rel: str) -> None:
@@ -145,48 +154,39 @@ def _fold_and_commit(
     progress: Progress | None,
 ) -> None:
     version = (previous.version if previous else 0) + 1
-    frames, quarantined = _read_new(location, stream, new, progress)
-    new_events = pl.concat(frames) if frames else _conform(pl.DataFrame())
-    state = _conform(_read_table(location, previous.tables["state"])) if previous else new_events.clear()
-    events = pl.concat([state, new_events])
+    metric_frames, other_frames, quarantined = _read_new(location, stream, new, progress)
+    state = _conform(_read_table(location, previous.tables["state"]) if previous else pl.DataFrame())
+    state_metrics, state_others = split_metrics(state)
+    new_metrics = pl.concat([state_metrics.clear(), *metric_frames])
+    new_others = pl.concat([state_others.clear(), *other_frames])
+    new_count = new_metrics.height + new_others.height
     view_dir = f"{stream.views_dir}/{version:010d}-{writer}"
 
     tables: dict[str, pl.DataFrame]
     history = list(previous.history) if previous else []
     if stream.kind == "partition":
-        reduced = reduce_run_events(events)
-        folded = fold_runs(reduced, history=False)
-        # Key-major order makes each key's rows contiguous, so a search that needs one param or metric
-        # reads only the row groups that hold it (Parquet min/max statistics on "key").
-        tables = {
-            "state": reduced,
-            "runs": folded.runs.sort("run_id"),
-            "params": folded.params.sort("key", "run_id"),
-            "param_conflicts": folded.param_conflicts,
-            "tags": folded.tags.sort("key", "run_id"),
-            "latest_metrics": folded.latest_metrics.sort("key", "run_id"),
-            "artifacts": folded.artifacts,
-        }
-        points = (
-            new_events.filter(pl.col("kind") == Kind.METRIC)
-            .select(list(HISTORY_SCHEMA))
-            .unique(keep="first")
-            .sort(["run_id", "key", "timestamp", "step"])
+        reduced = reduce_run_parts(
+            pl.concat([state_metrics, new_metrics]), pl.concat([state_others, new_others])
         )
+        del state_metrics, state_others
+        folded = fold_runs(reduced, history=False)
+        tables = {"state": reduced, **indexed_tables(folded)}
+        # Identical points are dropped when history is read; sorting by run groups a run's points
+        # into few row groups for get_metric_history.
+        points = new_metrics.select(list(HISTORY_SCHEMA)).sort(["run_id", "key"])
+        del new_metrics
         if len(history) >= MAX_HISTORY_FILES:
             # Merge every history file into one: an occasional full rewrite keeps reads from opening
             # an ever-growing number of small files.
-            points = (
-                pl.concat([_read_table(location, rel) for rel in history] + [points])
-                .unique(keep="first")
-                .sort(["run_id", "key", "timestamp", "step"])
+            points = pl.concat([_read_table(location, rel) for rel in history] + [points]).sort(
+                ["run_id", "key"]
             )
             history = []
         if points.height:
             tables["history"] = points
         result.runs = folded.runs.height
     else:
-        reduced = reduce_experiment_events(events)
+        reduced = reduce_experiment_events(pl.concat([state_others, new_others]))
         experiment_tables = fold_experiments(reduced)
         tables = {
             "state": reduced,
@@ -198,7 +198,8 @@ def _fold_and_commit(
     written: list[str] = []
     for name, frame in tables.items():
         rel = f"{view_dir}/{name}.parquet"
-        location.put_if_absent(rel, _parquet(frame))
+        small_groups = name == "runs" or name.endswith("_by_run")
+        location.put_if_absent(rel, _parquet(frame, RUN_GROUP_ROWS if small_groups else ROW_GROUP_ROWS))
         written.append(rel)
     if "history" in tables:
         history.append(f"{view_dir}/history.parquet")
@@ -219,7 +220,7 @@ def _fold_and_commit(
         quarantined=kept_quarantine,
         committed_at=_now_ms(),
         writer=writer,
-        stats={"segments": len(new) - len(quarantined), "events": new_events.height, "rows": result.runs},
+        stats={"segments": len(new) - len(quarantined), "events": new_count, "rows": result.runs},
     )
     try:
         location.put_if_absent(commit_path(stream, version), commit.to_json())
@@ -232,7 +233,7 @@ def _fold_and_commit(
         return
     result.version = version
     result.segments = len(new) - len(quarantined)
-    result.events = new_events.height
+    result.events = new_count
     result.quarantined = quarantined
 
 
@@ -278,8 +279,14 @@ def _remove_expired(
             if dir_version == current.version:
                 continue
             expired = dir_version < current.version and committed_at(dir_version + 1) <= horizon
-        else:  # never committed: a compactor that crashed or lost its race
-            expired = _writer_time(directory.split("-", 1)[-1]) <= horizon
+        else:
+            # Never committed: a compactor that crashed, lost its race — or is still running. Its age
+            # comes from the time in its writer id, and it gets a long grace, whatever the retention,
+            # so that a slow compactor's files are never taken from under it.
+            expired = _writer_time(directory.split("-", 1)[-1]) <= now - UNCOMMITTED_GRACE_MS
+            if expired:
+                for name, _ in location.list_temporary(rel_dir):
+                    location.delete(f"{rel_dir}/{name}")
         if not expired:
             continue
         # Files a newer version still refers to (reused history files) stay; the rest go.
@@ -288,7 +295,13 @@ def _remove_expired(
             if f"{rel_dir}/{name}" not in referenced:
                 location.delete(f"{rel_dir}/{name}")
                 removed = True
+        location.remove_empty_dir(rel_dir)
         result.removed_views += int(removed)
+    # Partial files of writers killed mid-write (local disk) are garbage once older than the grace.
+    segments_rel = f"{stream.name}/segments" if stream.kind == "partition" else "catalog/segments"
+    for name, mtime in location.list_temporary(segments_rel):
+        if mtime * 1000 <= now - UNCOMMITTED_GRACE_MS:
+            location.delete(f"{segments_rel}/{name}")
     in_use = {rel.rsplit("/", 1)[0] for rel in referenced}
     # Commit records of versions whose files are gone are no longer needed by anyone.
     for version, commit in commits.items():

@@ -27,10 +27,13 @@ __all__ = [
     "empty_events",
     "fold_experiments",
     "fold_runs",
+    "indexed_tables",
     "latest_metric_events",
     "metric_history",
     "reduce_experiment_events",
     "reduce_run_events",
+    "reduce_run_parts",
+    "split_metrics",
 ]
 
 _POLARS_TYPES = {"string": pl.String, "int64": pl.Int64, "float64": pl.Float64}
@@ -80,9 +83,24 @@ def _last_per(frame: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
     return frame.sort(_ORDER).unique(subset=keys, keep="last", maintain_order=True)
 
 
+METRIC_COLUMNS = ("run_id", "key", "value", "timestamp", "step", "writer", "seq")
+
+
+def split_metrics(events: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(metric events with only METRIC_COLUMNS, every other event). Metric events are most of a store
+    and need only seven columns, so they never travel in the wide frame."""
+    is_metric = pl.col("kind") == Kind.METRIC
+    return events.filter(is_metric).select(METRIC_COLUMNS), events.filter(~is_metric)
+
+
 def fold_runs(events: pl.DataFrame, *, history: bool = True) -> RunTables:
     """Fold the events of one partition into its run tables (``history=False``: leave the metric
-    history table empty, for reads that only need the latest values)."""
+    history table empty, for reads that only need the latest values).
+
+    A metric event seen twice changes nothing without a check by id: the history keeps one row per
+    identical point and the latest point is the same either way.
+    """
+    metric_events, events = split_metrics(events)
     events = _dedupe(events)
     kind = pl.col("kind")
 
@@ -166,9 +184,6 @@ def fold_runs(events: pl.DataFrame, *, history: bool = True) -> RunTables:
         .select("run_id", "key", value="text")
     )
 
-    metric_events = events.filter(kind == Kind.METRIC).select(
-        "run_id", "key", "value", "timestamp", "step", "writer", "seq"
-    )
     latest = latest_metric_events(metric_events).select("run_id", "key", "value", "timestamp", "step")
     return RunTables(
         runs=runs,
@@ -186,8 +201,10 @@ def fold_runs(events: pl.DataFrame, *, history: bool = True) -> RunTables:
 def latest_metric_events(metric_events: pl.DataFrame) -> pl.DataFrame:
     """Per (run, key), the point with the largest (step, timestamp, value), NaN ranking as 0 like MLflow's
     SQL store; among equal points the first logged (writer, seq) wins. Keeps every column."""
+    # Only points at a key's largest step can win: drop the rest before the (costly) full sort.
+    candidates = metric_events.filter(pl.col("step") == pl.col("step").max().over(["run_id", "key"]))
     return (
-        metric_events.with_columns(_rank_value=pl.col("value").fill_nan(0.0))
+        candidates.with_columns(_rank_value=pl.col("value").fill_nan(0.0))
         .sort(
             ["step", "timestamp", "_rank_value", "writer", "seq"],
             descending=[True, True, True, False, False],
@@ -206,9 +223,15 @@ def reduce_run_events(events: pl.DataFrame) -> pl.DataFrame:
     Each fold rule picks a first or last event per group in a total order, so keeping that extreme
     event per group is enough; params keep the first event per distinct value so that conflicts survive.
     """
+    metric_events, events = split_metrics(events)
+    return reduce_run_parts(metric_events, events)
+
+
+def reduce_run_parts(metric_events: pl.DataFrame, events: pl.DataFrame) -> pl.DataFrame:
+    """reduce_run_events on events already split by ``split_metrics`` (the compactor reads them so)."""
     events = _dedupe(events)
     kind = pl.col("kind")
-    ordered = events.filter(kind != Kind.METRIC).sort(_ORDER)
+    ordered = events.sort(_ORDER)
     updates = ordered.filter(kind == Kind.RUN_UPDATED)
 
     def first(frame: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
@@ -226,12 +249,24 @@ def reduce_run_events(events: pl.DataFrame) -> pl.DataFrame:
         last(
             ordered.filter(kind.is_in([Kind.EXPERIMENT_DELETED, Kind.EXPERIMENT_RESTORED])), ["experiment_id"]
         ),
-        first(ordered.filter(kind == Kind.PARAM), ["run_id", "key", "text"]),
+        _param_events_to_keep(ordered.filter(kind == Kind.PARAM)),
         last(ordered.filter(kind.is_in([Kind.TAG_SET, Kind.TAG_DELETED])), ["run_id", "key"]),
+        # The run name follows the last mlflow.runName tag *set*, even if the tag was deleted since.
+        last(ordered.filter((kind == Kind.TAG_SET) & (pl.col("key") == "mlflow.runName")), ["run_id"]),
         last(ordered.filter(kind == Kind.ARTIFACT), ["run_id", "key"]),
-        latest_metric_events(events.filter(kind == Kind.METRIC)),
     ]
-    return pl.concat(parts).unique(subset=["writer", "seq"], keep="first", maintain_order=True)
+    others = pl.concat(parts).unique(subset=["writer", "seq"], keep="first", maintain_order=True)
+    latest = latest_metric_events(metric_events).with_columns(kind=pl.lit(Kind.METRIC))
+    return pl.concat([others, latest], how="diagonal_relaxed").select(others.columns)
+
+
+def _param_events_to_keep(params: pl.DataFrame) -> pl.DataFrame:
+    """A param with one value needs only its first event; a param with conflicting values keeps all its
+    events, so the conflicts table (one row per rejected event) survives compaction."""
+    values = pl.col("text").n_unique().over(["run_id", "key"])
+    contested = params.filter(values > 1)
+    settled = params.filter(values == 1).unique(subset=["run_id", "key"], keep="first", maintain_order=True)
+    return pl.concat([settled, contested])
 
 
 def reduce_experiment_events(events: pl.DataFrame) -> pl.DataFrame:
@@ -257,6 +292,37 @@ def reduce_experiment_events(events: pl.DataFrame) -> pl.DataFrame:
 def metric_history(metric_events: pl.DataFrame) -> pl.DataFrame:
     """Every logged point; MLflow's SQL store keeps one row per identical (key, timestamp, step, value)."""
     return metric_events.select(list(HISTORY_SCHEMA)).unique(keep="first", maintain_order=True)
+
+
+def indexed_tables(folded: RunTables) -> dict[str, pl.DataFrame]:
+    """The view tables with ``run_idx``, a run's row number in the runs table (sorted by run_id).
+
+    Searches join and gather on this small integer instead of 32-character run ids. Key-major order
+    makes each key's rows contiguous, so a search that needs one param or metric reads only the row
+    groups that hold it (Parquet min/max statistics on "key").
+    """
+    runs = folded.runs.sort("run_id").with_row_index("run_idx")
+    index = runs.select("run_id", "run_idx")
+
+    def with_index(frame: pl.DataFrame) -> pl.DataFrame:
+        return frame.join(index, on="run_id", how="left")
+
+    params = with_index(folded.params)
+    tags = with_index(folded.tags)
+    latest = with_index(folded.latest_metrics)
+    return {
+        "runs": runs,
+        "params": params.sort("key", "run_idx"),
+        "param_conflicts": with_index(folded.param_conflicts),
+        "tags": tags.sort("key", "run_idx"),
+        "latest_metrics": latest.sort("key", "run_idx"),
+        "artifacts": with_index(folded.artifacts),
+        # Run-major copies: turning one page of search results into runs reads only the few row groups
+        # whose run_idx range holds the page's runs.
+        "params_by_run": params.sort("run_idx", "key"),
+        "tags_by_run": tags.sort("run_idx", "key"),
+        "latest_metrics_by_run": latest.sort("run_idx", "key"),
+    }
 
 
 def fold_experiments(events: pl.DataFrame) -> ExperimentTables:

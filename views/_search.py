@@ -14,10 +14,12 @@ from dataclasses import dataclass
 import polars as pl
 
 from storage import Location
-from views._fold import RunTables
-from views._snapshot import SegmentCache, partition_tables, snapshot
+from views._fold import RunTables, fold_runs, indexed_tables
+from views._snapshot import SegmentCache, empty_events, partition_tables, snapshot
 from views._streams import Commit, partition_stream
 from views.filter import Filter, OrderKey, order_by_exprs, with_tiebreakers
+from views.filter._ast import And, Compare, Node, columns_of, conj
+from views.filter._polars import filter_expr
 
 __all__ = [
     "ATTRIBUTE_COLUMNS",
@@ -49,6 +51,10 @@ class LazyRunTables:
     metric_history: pl.LazyFrame
     param_conflicts: pl.LazyFrame
     artifacts: pl.LazyFrame
+    # Run-major copies of params, tags and latest_metrics (the same rows), for gathering a page of runs.
+    params_by_run: pl.LazyFrame
+    tags_by_run: pl.LazyFrame
+    latest_metrics_by_run: pl.LazyFrame
 
 
 def _scan(location: Location, rel: str) -> pl.LazyFrame:
@@ -62,6 +68,9 @@ def _lazy_view(location: Location, commit: Commit) -> LazyRunTables:
     def table(name: str) -> pl.LazyFrame:
         return _scan(location, commit.tables[name])
 
+    def by_run(name: str) -> pl.LazyFrame:
+        return table(f"{name}_by_run") if f"{name}_by_run" in commit.tables else table(name)
+
     history = [_scan(location, rel) for rel in commit.history]
     return LazyRunTables(
         runs=table("runs"),
@@ -71,6 +80,9 @@ def _lazy_view(location: Location, commit: Commit) -> LazyRunTables:
         metric_history=pl.concat(history) if history else _empty_history(),
         param_conflicts=table("param_conflicts"),
         artifacts=table("artifacts"),
+        params_by_run=by_run("params"),
+        tags_by_run=by_run("tags"),
+        latest_metrics_by_run=by_run("latest_metrics"),
     )
 
 
@@ -84,19 +96,24 @@ def lazy_partition(
     location: Location, experiment_id: str, cache: SegmentCache | None = None, *, history: bool = False
 ) -> LazyRunTables:
     """The partition's tables as LazyFrames: scans of the committed view when it is up to date, else the
-    fold of view + tail (computed now, so the frames stay consistent with each other)."""
+    fold of view + tail (computed now, so the frames stay consistent with each other). Either way the
+    tables carry ``run_idx`` (see ``indexed_tables``)."""
     snap = snapshot(location, partition_stream(experiment_id))
     if snap.commit is not None and not snap.tail:
         return _lazy_view(location, snap.commit)
     tables = partition_tables(location, experiment_id, cache=cache, history=history)
+    indexed = indexed_tables(tables)
     return LazyRunTables(
-        runs=tables.runs.lazy(),
-        params=tables.params.lazy(),
-        tags=tables.tags.lazy(),
-        latest_metrics=tables.latest_metrics.lazy(),
+        runs=indexed["runs"].lazy(),
+        params=indexed["params"].lazy(),
+        tags=indexed["tags"].lazy(),
+        latest_metrics=indexed["latest_metrics"].lazy(),
         metric_history=tables.metric_history.lazy(),
-        param_conflicts=tables.param_conflicts.lazy(),
-        artifacts=tables.artifacts.lazy(),
+        param_conflicts=indexed["param_conflicts"].lazy(),
+        artifacts=indexed["artifacts"].lazy(),
+        params_by_run=indexed["params_by_run"].lazy(),
+        tags_by_run=indexed["tags_by_run"].lazy(),
+        latest_metrics_by_run=indexed["latest_metrics_by_run"].lazy(),
     )
 
 
@@ -105,26 +122,38 @@ def _concat(frames: Iterable[pl.LazyFrame]) -> pl.LazyFrame:
     return frames[0] if len(frames) == 1 else pl.concat(frames, how="vertical_relaxed")
 
 
-def wide_frame(parts: Sequence[LazyRunTables], stages: Sequence[str], columns: Iterable[str]) -> pl.LazyFrame:
-    """One row per run in ``stages``, with the attribute columns plus one column per needed key."""
-    runs = _concat(p.runs for p in parts).filter(pl.col("lifecycle_stage").is_in(list(stages)))
-    wide = runs.select(
-        "experiment_id",
-        *[pl.col(source).alias(name) for name, source in ATTRIBUTE_COLUMNS.items()],
+# A run is identified across partitions by (partition number << 32) | run_idx.
+_KEY = "_key"
+
+
+def _key(part: int) -> pl.Expr:
+    return (pl.col("run_idx").cast(pl.Int64) + (part << 32)).alias(_KEY)
+
+
+def _key_slice(parts: Sequence[LazyRunTables], column: str) -> pl.LazyFrame:
+    """(_key, <column>) for every run that has the param, tag or metric named by ``column``."""
+    prefix, _, key = column.partition(".")
+    table_name = _PREFIX_TABLE.get(prefix)
+    if table_name is None:
+        raise ValueError(f"unknown search column {column!r}")
+    return _concat(
+        getattr(p, table_name).filter(pl.col("key") == key).select(_key(i), pl.col("value").alias(column))
+        for i, p in enumerate(parts)
     )
-    for column in sorted(set(columns)):
-        if column in ATTRIBUTE_COLUMNS or column in wide.collect_schema():
-            continue
-        prefix, _, key = column.partition(".")
-        table_name = _PREFIX_TABLE.get(prefix)
-        if table_name is None:
-            raise ValueError(f"unknown search column {column!r}")
-        table = _concat(getattr(p, table_name) for p in parts)
-        values = table.filter(pl.col("key") == key).select(
-            pl.col("run_id").alias("attributes.run_id"), pl.col("value").alias(column)
-        )
-        wide = wide.join(values, on="attributes.run_id", how="left")
-    return wide
+
+
+def _conjuncts(node: Node) -> list[Node]:
+    return list(node.items) if isinstance(node, And) else [node]
+
+
+def _pushable(node: Node) -> bool:
+    """A comparison on one param, tag or metric that a run without that key can never satisfy: it can
+    be evaluated inside that key's slice and joined with an inner join."""
+    return (
+        isinstance(node, Compare)
+        and not node.column.startswith("attributes.")
+        and node.op not in ("IS NULL",)
+    )
 
 
 def search_run_ids(
@@ -134,34 +163,75 @@ def search_run_ids(
     order: Sequence[OrderKey],
     offset: int,
     limit: int,
-) -> list[str]:
-    """Run ids of one page (``limit`` rows from ``offset``) in MLflow's search order: the requested keys,
-    then start_time DESC (unless already a key), then run_id ASC."""
+) -> list[tuple[int, int]]:
+    """One page (``limit`` rows from ``offset``) in MLflow's search order — the requested keys, then
+    start_time DESC (unless already a key), then run_id ASC — as (partition number, run_idx) pairs.
+
+    The conjuncts of an AND filter that test one param, tag or metric are applied to that key's slice
+    before it is joined (an inner join then also drops every run without the key); the rest of the
+    filter runs on the joined frame.
+    """
     keys = with_tiebreakers(order, "runs")
-    wide = wide_frame(parts, stages, [*predicate.columns, *(key.column for key in keys)])
-    if not predicate.matches_all:
-        wide = wide.filter(predicate.to_polars())
+    runs = _concat(
+        p.runs.filter(pl.col("lifecycle_stage").is_in(list(stages))).select(
+            _key(i), *[pl.col(source).alias(name) for name, source in ATTRIBUTE_COLUMNS.items()]
+        )
+        for i, p in enumerate(parts)
+    )
+    conjuncts = [] if predicate.matches_all else _conjuncts(predicate.node)
+    pushed = [c for c in conjuncts if _pushable(c)]
+    remaining = [c for c in conjuncts if not _pushable(c)]
+    present = set(ATTRIBUTE_COLUMNS)
+    wide = runs
+    for compare in pushed:
+        assert isinstance(compare, Compare)  # narrowed by _pushable
+        matching = _key_slice(parts, compare.column).filter(filter_expr(compare))
+        if compare.column in present:
+            wide = wide.join(matching.select(_KEY), on=_KEY, how="semi")
+        else:
+            wide = wide.join(matching, on=_KEY, how="inner")
+            present.add(compare.column)
+    needed = set().union(*(columns_of(c) for c in remaining)) | {k.column for k in keys}
+    for column in sorted(needed - present):
+        wide = wide.join(_key_slice(parts, column), on=_KEY, how="left")
+    if remaining:
+        wide = wide.filter(filter_expr(conj(remaining)))
     spec = order_by_exprs(keys)
     page = wide.sort(spec.by, descending=spec.descending, nulls_last=spec.nulls_last, maintain_order=True)
-    ids = page.slice(offset, limit).select("attributes.run_id").collect()
-    return ids.get_column("attributes.run_id").to_list()
+    found = page.slice(offset, limit).select(_KEY).collect().get_column(_KEY).to_list()
+    return [(key >> 32, key & 0xFFFFFFFF) for key in found]
 
 
-def collect_runs(parts: Sequence[LazyRunTables], run_ids: Sequence[str]) -> RunTables:
-    """The tables of just ``run_ids`` (for turning one page of results into entities)."""
+def collect_runs(parts: Sequence[LazyRunTables], page: Sequence[tuple[int, int]]) -> RunTables:
+    """The tables of just the runs of one page (for turning it into entities), gathered by run_idx —
+    an integer column, cheap to scan — in one parallel collect."""
     from views._fold import HISTORY_SCHEMA
 
-    ids = pl.col("run_id").is_in(list(run_ids))
-
-    def gather(name: str) -> pl.DataFrame:
-        return _concat(getattr(p, name).filter(ids) for p in parts).collect()
-
+    by_part: dict[int, list[int]] = {}
+    for part, run_idx in page:
+        by_part.setdefault(part, []).append(run_idx)
+    names = ("runs", "params_by_run", "param_conflicts", "tags_by_run", "latest_metrics_by_run", "artifacts")
+    queries = [
+        getattr(parts[part], name)
+        .filter(pl.col("run_idx").is_in(indexes))
+        .with_columns(_part=pl.lit(part, pl.Int64))
+        for name in names
+        for part, indexes in by_part.items()
+    ]
+    if not queries:
+        return fold_runs(empty_events(), history=False)
+    frames = pl.collect_all(queries)
+    width = len(by_part)
+    gathered = {
+        name: pl.concat(frames[i * width : (i + 1) * width], how="vertical_relaxed")
+        for i, name in enumerate(names)
+    }
     return RunTables(
-        runs=gather("runs"),
-        params=gather("params"),
-        param_conflicts=gather("param_conflicts"),
-        tags=gather("tags"),
-        latest_metrics=gather("latest_metrics"),
+        runs=gathered["runs"],
+        params=gathered["params_by_run"],
+        param_conflicts=gathered["param_conflicts"],
+        tags=gathered["tags_by_run"],
+        latest_metrics=gathered["latest_metrics_by_run"],
         metric_history=HISTORY_SCHEMA.to_frame(),
-        artifacts=gather("artifacts"),
+        artifacts=gathered["artifacts"],
     )
