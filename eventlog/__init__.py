@@ -28,6 +28,7 @@ from eventlog._artifacts import (
     log_table,
     log_text,
 )
+from eventlog._autolog import autolog
 from eventlog._client import MlflowClient, RunOperations
 from eventlog._config import get_tracking_uri, is_tracking_uri_set
 from eventlog._config import set_tracking_uri as _set_tracking_uri
@@ -73,6 +74,7 @@ __all__ = [
     "RunOperations",
     "__version__",
     "active_run",
+    "autolog",
     "create_experiment",
     "delete_experiment",
     "delete_experiment_tag",

@@ -59,6 +59,8 @@ def _runs_in_order(parts: Sequence[Any], page: list[tuple[int, int]]) -> list[Ru
     from eventlog._store import runs_from_tables
     from views._search import collect_runs
 
+    if not page:
+        return []
     tables = collect_runs(parts, page)
     runs = {run.info.run_id: run for run in runs_from_tables(tables)}
     # collect_runs gathers by partition; put the runs back in search order.

@@ -6,6 +6,7 @@ That keeps the local-disk fast paths (``os.link`` publish, direct Parquet paths 
 
 from __future__ import annotations
 
+import errno
 import os
 import posixpath
 import threading
@@ -35,8 +36,14 @@ _NOT_A_FILESYSTEM = {
     "https": "an MLflow tracking server",
 }
 
-# Object stores whose fsspec implementation sends a real conditional PUT for mode="create".
-_CONDITIONAL_PUT_PROTOCOLS = {"s3", "s3a", "gs", "gcs", "az", "abfs", "abfss", "adl"}
+# Object stores whose fsspec implementation sends a real conditional PUT for mode="create": s3fs
+# ``If-None-Match: *``, gcsfs ``ifGenerationMatch=0``, adlfs (Blob) ``If-None-Match: *``. Not "adl" (Data Lake
+# Gen1, retired; its driver only had fsspec's check-then-write create mode).
+_CONDITIONAL_PUT_PROTOCOLS = {"s3", "s3a", "gs", "gcs", "az", "abfs", "abfss"}
+
+# URI schemes of those object stores: their filesystems are built without a listings cache (see
+# ``_filesystem_kwargs``).
+_OBJECT_STORE_SCHEMES = {"s3", "s3a", "gs", "gcs", "az", "abfs", "abfss"}
 
 # The memory filesystem lives in this process only, so a process-wide lock makes its check-then-write atomic.
 _MEMORY_LOCK = threading.Lock()
@@ -71,7 +78,12 @@ class Location:
 
     # -- reading ----------------------------------------------------------------------------------
     def exists(self, rel: str) -> bool:
-        return bool(self.fs.exists(self.full_path(rel)))
+        path = self.full_path(rel)
+        if not self.is_local:
+            # fsspec answers ``exists`` from a cached listing of the parent when it has one, which would
+            # miss a file another process created since; ask the store itself.
+            self.fs.invalidate_cache(path)
+        return bool(self.fs.exists(path))
 
     def read_bytes(self, rel: str) -> bytes:
         data = self.fs.cat_file(self.full_path(rel))
@@ -96,10 +108,7 @@ class Location:
                     return sorted(e.name for e in entries if e.is_file() and not e.name.startswith(".tmp-"))
             except (FileNotFoundError, NotADirectoryError):
                 return []
-        try:
-            listing = self.fs.ls(self.full_path(rel_dir), detail=True, refresh=True)
-        except FileNotFoundError:
-            return []
+        listing = self._fresh_listing(rel_dir)
         names = [posixpath.basename(str(e["name"]).rstrip("/")) for e in listing if e.get("type") == "file"]
         return sorted(names)
 
@@ -111,13 +120,49 @@ class Location:
                     return sorted(e.name for e in entries if e.is_dir())
             except (FileNotFoundError, NotADirectoryError):
                 return []
-        try:
-            listing = self.fs.ls(self.full_path(rel_dir), detail=True, refresh=True)
-        except FileNotFoundError:
-            return []
+        listing = self._fresh_listing(rel_dir)
         return sorted(
             posixpath.basename(str(e["name"]).rstrip("/")) for e in listing if e.get("type") == "directory"
         )
+
+    def list_temporary(self, rel_dir: str) -> list[tuple[str, float]]:
+        """Leftover ``.tmp-*`` files of interrupted local writes, with their modification times (s)."""
+        if not self.is_local:
+            return []  # object stores publish in one request and leave no partial files
+        try:
+            with os.scandir(self.full_path(rel_dir)) as entries:
+                return [(e.name, e.stat().st_mtime) for e in entries if e.name.startswith(".tmp-")]
+        except (FileNotFoundError, NotADirectoryError):
+            return []
+
+    def remove_empty_dir(self, rel_dir: str) -> None:
+        """Remove a directory left empty (local disk only: object stores have no directories)."""
+        if self.is_local:
+            try:
+                os.rmdir(self.full_path(rel_dir))
+            except OSError:
+                pass  # not empty, or already gone
+
+    def _fresh_listing(self, rel_dir: str) -> list[dict[str, Any]]:
+        """``ls`` of ``rel_dir`` as the store has it now (never a cached listing); absent: ``[]``.
+
+        Listings must see what other processes published a moment ago. ``refresh=True`` alone is not
+        enough: adlfs ignores it and answers from its directory cache. Filesystems opened by
+        ``open_location`` for object stores keep no listings cache at all; dropping the entry first covers
+        a filesystem built elsewhere.
+        """
+        path = self.full_path(rel_dir)
+        self.fs.invalidate_cache(path)
+        try:
+            listing = self.fs.ls(path, detail=True, refresh=True)
+        except (FileNotFoundError, NotADirectoryError):
+            return []
+        # Only the entries directly under ``path``. adlfs answers ``ls`` of an absent path that is a string
+        # prefix of other names (``.../presen`` next to ``.../present/file``, ``.../top`` next to
+        # ``.../top.json``) with those other entries when there is exactly one of them, and ``ls`` of a
+        # file lists the file itself on every object store.
+        parent = path.strip("/")
+        return [e for e in listing if posixpath.dirname(str(e["name"]).strip("/")) == parent]
 
     def local_path(self, rel: str) -> str | None:
         """The OS path of ``rel`` when the location is on local disk (lets Parquet readers memory-map)."""
@@ -141,7 +186,15 @@ class Location:
                 self.fs.pipe_file(path, data)
         elif protocols & _CONDITIONAL_PUT_PROTOCOLS:
             # One request with a precondition (If-None-Match: * / ifGenerationMatch=0): atomic on the server.
-            self.fs.pipe_file(path, data, mode="create")
+            # Always pipe_file, never open(path, "xb"): s3fs commits a 0-byte file opened that way through
+            # touch(), which sends no If-None-Match. pipe_file sends the precondition for every size,
+            # 0 bytes included (tests/cloud/test_conformance.py checks it on each backend).
+            try:
+                self.fs.pipe_file(path, bytes(data), mode="create")
+            except OSError:
+                raise
+            except Exception as exc:
+                raise _driver_error(exc, path) from exc
         else:
             raise PutIfAbsentUnsupportedError(
                 f"The filesystem {sorted(protocols)} cannot create a file only if it is absent, which "
@@ -157,6 +210,26 @@ class Location:
             self.fs.rm_file(self.full_path(rel))
         except FileNotFoundError:
             pass
+
+
+def _driver_error(exc: Exception, path: str) -> Exception:
+    """The ``OSError`` for an object-store SDK's own exception, so callers see one error family.
+
+    s3fs and gcsfs translate their errors; adlfs translates only "blob exists" and lets the Azure SDK's
+    ``HttpResponseError`` family through (for example ``ResourceNotFoundError`` for a missing container).
+    Anything that is not an Azure SDK error is returned unchanged.
+    """
+    if not type(exc).__module__.startswith("azure."):
+        return exc
+    message = f"{path}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
+    name = type(exc).__name__
+    if name == "ResourceNotFoundError":
+        return FileNotFoundError(errno.ENOENT, message)
+    if name in ("ResourceExistsError", "ResourceModifiedError"):
+        return FileExistsError(errno.EEXIST, message)
+    if name == "ClientAuthenticationError":
+        return PermissionError(errno.EACCES, message)
+    return OSError(errno.EIO, message)
 
 
 def _local_put_if_absent(path: str, data: bytes) -> None:
@@ -194,6 +267,39 @@ def _exclusive_write(path: str, data: bytes) -> None:
         os.fsync(fh.fileno())
 
 
+def _filesystem_kwargs(scheme: str, options: Mapping[str, Any]) -> dict[str, Any]:
+    """Constructor arguments of the fsspec filesystem for ``scheme``: the user's options, plus what the
+    store needs from an object-store driver."""
+    kwargs = dict(options)
+    if scheme in _OBJECT_STORE_SCHEMES:
+        # No directory-listings cache. Other processes publish segments and commits all the time, and a
+        # cached listing (fsspec's dircache, which ``exists``/``info`` also consult) would hide them from
+        # this process for as long as it lives. The option is part of fsspec's instance-cache key, so
+        # filesystems the application builds itself (with a cache) are separate instances, left as they are.
+        kwargs["use_listings_cache"] = False
+    if scheme in ("gs", "gcs"):
+        _gcsfs_emulator_setting(options)
+    return kwargs
+
+
+def _gcsfs_emulator_setting(options: Mapping[str, Any]) -> None:
+    """Keep gcsfs from probing an emulator over gRPC.
+
+    gcsfs >= 2026 replaces its filesystem class with ``ExtendedGcsFileSystem`` unless
+    ``GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT`` is false, and reads that variable once, when ``gcsfs`` is imported.
+    The extended class asks the Storage Control gRPC API (over TLS) for every bucket's layout; a local GCS
+    emulator has no such API, and each lookup fails after a 60 s timeout. So when the store is an emulator
+    (an ``endpoint_url`` option or ``STORAGE_EMULATOR_HOST``), gcsfs is not imported yet, and the user has not
+    set the variable, it is set to false here. Real GCS endpoints keep gcsfs's default.
+    """
+    import sys
+
+    if "gcsfs" in sys.modules or "GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT" in os.environ:
+        return
+    if options.get("endpoint_url") or os.environ.get("STORAGE_EMULATOR_HOST"):
+        os.environ["GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT"] = "false"
+
+
 def open_location(uri: str | os.PathLike[str], storage_options: Mapping[str, Any] | None = None) -> Location:
     """Resolve a tracking or artifact URI (a local path, ``file://``, ``memory://`` or any fsspec URL)."""
     import fsspec
@@ -222,7 +328,7 @@ def open_location(uri: str | os.PathLike[str], storage_options: Mapping[str, Any
         fs = fsspec.filesystem("file")
         return Location(uri=Path(root).as_uri(), fs=fs, root=root, storage_options=options)
     try:
-        fs, root = fsspec.core.url_to_fs(text, **options)
+        fs, root = fsspec.core.url_to_fs(text, **_filesystem_kwargs(scheme, options))
     except (ImportError, ValueError) as exc:
         raise UnsupportedURIError(f"Cannot open {text!r}: {exc}") from exc
     return Location(uri=text.rstrip("/"), fs=fs, root=str(root).rstrip("/"), storage_options=options)

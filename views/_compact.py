@@ -30,12 +30,13 @@ import polars as pl
 from storage import Location
 from views._fold import (
     HISTORY_SCHEMA,
+    EventParts,
     fold_experiments,
-    fold_runs,
+    fold_run_parts,
     indexed_tables,
     reduce_experiment_events,
     reduce_run_parts,
-    split_metrics,
+    split_events,
 )
 from views._snapshot import _conform, _read_table
 from views._streams import Commit, Stream, commit_path, committed_versions, latest_commit, read_commit
@@ -88,26 +89,38 @@ def _read_segment(location: Location, rel: str) -> pl.DataFrame:
 
 def _read_new(
     location: Location, stream: Stream, rels: Sequence[str], progress: Progress | None
-) -> tuple[list[pl.DataFrame], list[pl.DataFrame], dict[str, str]]:
-    """Read the new segments, each split at once into its narrow metric rows and its other events, so
-    the wide frame of millions of metric events never exists."""
-    metric_frames: list[pl.DataFrame] = []
-    other_frames: list[pl.DataFrame] = []
+) -> tuple[list[EventParts], dict[str, str]]:
+    """Read the new segments, each split at once by shape (``EventParts``), so the wide frame of
+    millions of metric, param and tag events never exists."""
+    parts: list[EventParts] = []
     quarantined: dict[str, str] = {}
     for done, rel in enumerate(rels, 1):
         try:
-            metrics, others = split_metrics(_read_segment(location, rel))
+            parts.append(split_events(_read_segment(location, rel)))
         except FileNotFoundError:
             pass  # removed between listing and reading: a concurrent compactor folded it already
         except Exception as exc:
             quarantined[rel] = f"{type(exc).__name__}: {exc}"
             _copy_to_quarantine(location, stream, rel)
-        else:
-            metric_frames.append(metrics)
-            other_frames.append(others)
         if progress is not None:
             progress(done, len(rels))
-    return metric_frames, other_frames, quarantined
+    return parts, quarantined
+
+
+def _read_state(location: Location, commit: Commit | None) -> EventParts:
+    """The previous view's reduced state, split like new events. (Views written before the split kept
+    the whole state in one table; split_events reads those too.)"""
+    empty = split_events(_conform(pl.DataFrame()))
+    if commit is None:
+        return empty
+    state = split_events(_conform(_read_table(location, commit.tables["state"])))
+    kv = _read_table(location, commit.tables["state_kv"]) if "state_kv" in commit.tables else state.kv.clear()
+    metrics = (
+        _read_table(location, commit.tables["state_metrics"])
+        if "state_metrics" in commit.tables
+        else state.metrics.clear()
+    )
+    return EventParts.concat([state, EventParts(metrics=metrics, kv=kv, others=empty.others)])
 
 
 def _copy_to_quarantine(location: Location, stream: Stream, rel: str) -> None:
@@ -154,27 +167,30 @@ def _fold_and_commit(
     progress: Progress | None,
 ) -> None:
     version = (previous.version if previous else 0) + 1
-    metric_frames, other_frames, quarantined = _read_new(location, stream, new, progress)
-    state = _conform(_read_table(location, previous.tables["state"]) if previous else pl.DataFrame())
-    state_metrics, state_others = split_metrics(state)
-    new_metrics = pl.concat([state_metrics.clear(), *metric_frames])
-    new_others = pl.concat([state_others.clear(), *other_frames])
-    new_count = new_metrics.height + new_others.height
+    new_parts, quarantined = _read_new(location, stream, new, progress)
+    state = _read_state(location, previous)
+    new_events = EventParts.concat([split_events(_conform(pl.DataFrame())), *new_parts])
+    del new_parts
+    new_count = new_events.metrics.height + new_events.kv.height + new_events.others.height
     view_dir = f"{stream.views_dir}/{version:010d}-{writer}"
 
     tables: dict[str, pl.DataFrame]
     history = list(previous.history) if previous else []
     if stream.kind == "partition":
-        reduced = reduce_run_parts(
-            pl.concat([state_metrics, new_metrics]), pl.concat([state_others, new_others])
-        )
-        del state_metrics, state_others
-        folded = fold_runs(reduced, history=False)
-        tables = {"state": reduced, **indexed_tables(folded)}
+        # The state is stored split as well: "state" (the wide rest), "state_kv", "state_metrics".
+        reduced = reduce_run_parts(EventParts.concat([state, new_events]))
+        del state
+        folded = fold_run_parts(reduced, history=False)
+        tables = {
+            "state": reduced.others,
+            "state_kv": reduced.kv,
+            "state_metrics": reduced.metrics,
+            **indexed_tables(folded),
+        }
         # Identical points are dropped when history is read; sorting by run groups a run's points
         # into few row groups for get_metric_history.
-        points = new_metrics.select(list(HISTORY_SCHEMA)).sort(["run_id", "key"])
-        del new_metrics
+        points = new_events.metrics.select(list(HISTORY_SCHEMA)).sort(["run_id", "key"])
+        del new_events
         if len(history) >= MAX_HISTORY_FILES:
             # Merge every history file into one: an occasional full rewrite keeps reads from opening
             # an ever-growing number of small files.
@@ -186,10 +202,10 @@ def _fold_and_commit(
             tables["history"] = points
         result.runs = folded.runs.height
     else:
-        reduced = reduce_experiment_events(pl.concat([state_others, new_others]))
-        experiment_tables = fold_experiments(reduced)
+        reduced_catalog = reduce_experiment_events(pl.concat([state.others, new_events.others]))
+        experiment_tables = fold_experiments(reduced_catalog)
         tables = {
-            "state": reduced,
+            "state": reduced_catalog,
             "experiments": experiment_tables.experiments,
             "experiment_tags": experiment_tables.tags,
         }

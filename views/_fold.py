@@ -22,10 +22,14 @@ import polars as pl
 from views._schema import COLUMNS, ORDER_KEY, Kind
 
 __all__ = [
+    "KV_COLUMNS",
+    "METRIC_COLUMNS",
+    "EventParts",
     "ExperimentTables",
     "RunTables",
     "empty_events",
     "fold_experiments",
+    "fold_run_parts",
     "fold_runs",
     "indexed_tables",
     "latest_metric_events",
@@ -33,6 +37,7 @@ __all__ = [
     "reduce_experiment_events",
     "reduce_run_events",
     "reduce_run_parts",
+    "split_events",
     "split_metrics",
 ]
 
@@ -84,24 +89,84 @@ def _last_per(frame: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
 
 
 METRIC_COLUMNS = ("run_id", "key", "value", "timestamp", "step", "writer", "seq")
+KV_COLUMNS = ("writer", "seq", "kind", "timestamp", "experiment_id", "run_id", "key", "text")
+_KV_KINDS = (Kind.PARAM, Kind.TAG_SET, Kind.TAG_DELETED)
+
+
+@dataclass(frozen=True)
+class EventParts:
+    """Events split by shape, so that the millions of metric and param/tag events never travel in the
+    wide frame: metrics (METRIC_COLUMNS), params and tags (KV_COLUMNS), and the rest (every column)."""
+
+    metrics: pl.DataFrame
+    kv: pl.DataFrame
+    others: pl.DataFrame
+
+    @staticmethod
+    def concat(parts: list[EventParts]) -> EventParts:
+        return EventParts(
+            metrics=pl.concat([p.metrics for p in parts]),
+            kv=pl.concat([p.kv for p in parts]),
+            others=pl.concat([p.others for p in parts]),
+        )
+
+    def widen(self) -> pl.DataFrame:
+        """Back to the segment schema (for small frames only: this is what the split avoids)."""
+        return pl.concat(
+            [
+                self.others,
+                self.kv.with_columns(_missing(self.kv)),
+                self.metrics.with_columns(
+                    kind=pl.lit(Kind.METRIC), **_missing_map(self.metrics, skip=("kind",))
+                ),
+            ],
+            how="diagonal_relaxed",
+        ).select(list(EVENT_SCHEMA))
+
+
+def _missing_map(frame: pl.DataFrame, skip: tuple[str, ...] = ()) -> dict[str, pl.Expr]:
+    return {
+        name: pl.lit(None, dtype=dtype)
+        for name, dtype in EVENT_SCHEMA.items()
+        if name not in frame.columns and name not in skip
+    }
+
+
+def _missing(frame: pl.DataFrame) -> list[pl.Expr]:
+    return [expr.alias(name) for name, expr in _missing_map(frame).items()]
+
+
+def split_events(events: pl.DataFrame) -> EventParts:
+    kind = pl.col("kind")
+    is_kv = kind.is_in(list(_KV_KINDS))
+    return EventParts(
+        metrics=events.filter(kind == Kind.METRIC).select(METRIC_COLUMNS),
+        kv=events.filter(is_kv).select(KV_COLUMNS),
+        others=events.filter((kind != Kind.METRIC) & ~is_kv),
+    )
 
 
 def split_metrics(events: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """(metric events with only METRIC_COLUMNS, every other event). Metric events are most of a store
-    and need only seven columns, so they never travel in the wide frame."""
+    """(metric events with only METRIC_COLUMNS, every other event)."""
     is_metric = pl.col("kind") == Kind.METRIC
     return events.filter(is_metric).select(METRIC_COLUMNS), events.filter(~is_metric)
 
 
 def fold_runs(events: pl.DataFrame, *, history: bool = True) -> RunTables:
     """Fold the events of one partition into its run tables (``history=False``: leave the metric
-    history table empty, for reads that only need the latest values).
+    history table empty, for reads that only need the latest values)."""
+    return fold_run_parts(split_events(events), history=history)
+
+
+def fold_run_parts(parts: EventParts, *, history: bool = True) -> RunTables:
+    """fold_runs on split events.
 
     A metric event seen twice changes nothing without a check by id: the history keeps one row per
     identical point and the latest point is the same either way.
     """
-    metric_events, events = split_metrics(events)
-    events = _dedupe(events)
+    metric_events = parts.metrics
+    events = _dedupe(parts.others)
+    kv = _dedupe(parts.kv)
     kind = pl.col("kind")
 
     created = (
@@ -124,12 +189,18 @@ def fold_runs(events: pl.DataFrame, *, history: bool = True) -> RunTables:
         "run_id", "end_time"
     )
     # The run name is whichever came last: the name at creation, a rename, or the mlflow.runName tag.
+    name_columns = ["run_id", "timestamp", "writer", "seq", "run_name"]
     names = _last_per(
-        events.filter(
-            (kind == Kind.RUN_CREATED)
-            | ((kind == Kind.RUN_UPDATED) & pl.col("name").is_not_null())
-            | ((kind == Kind.TAG_SET) & (pl.col("key") == "mlflow.runName"))
-        ).with_columns(run_name=pl.when(kind == Kind.TAG_SET).then(pl.col("text")).otherwise(pl.col("name"))),
+        pl.concat(
+            [
+                events.filter(
+                    (kind == Kind.RUN_CREATED) | ((kind == Kind.RUN_UPDATED) & pl.col("name").is_not_null())
+                ).select(*name_columns[:4], run_name="name"),
+                kv.filter((kind == Kind.TAG_SET) & (pl.col("key") == "mlflow.runName")).select(
+                    *name_columns[:4], run_name="text"
+                ),
+            ]
+        ),
         ["run_id"],
     ).select("run_id", "run_name")
 
@@ -168,7 +239,7 @@ def fold_runs(events: pl.DataFrame, *, history: bool = True) -> RunTables:
         )
     )
 
-    param_events = events.filter(kind == Kind.PARAM).sort(_ORDER)
+    param_events = kv.filter(kind == Kind.PARAM).sort(_ORDER)
     params = param_events.unique(subset=["run_id", "key"], keep="first", maintain_order=True).select(
         "run_id", "key", value="text"
     )
@@ -179,7 +250,7 @@ def fold_runs(events: pl.DataFrame, *, history: bool = True) -> RunTables:
     )
 
     tags = (
-        _last_per(events.filter(kind.is_in([Kind.TAG_SET, Kind.TAG_DELETED])), ["run_id", "key"])
+        _last_per(kv.filter(kind.is_in([Kind.TAG_SET, Kind.TAG_DELETED])), ["run_id", "key"])
         .filter(kind == Kind.TAG_SET)
         .select("run_id", "key", value="text")
     )
@@ -223,16 +294,16 @@ def reduce_run_events(events: pl.DataFrame) -> pl.DataFrame:
     Each fold rule picks a first or last event per group in a total order, so keeping that extreme
     event per group is enough; params keep the first event per distinct value so that conflicts survive.
     """
-    metric_events, events = split_metrics(events)
-    return reduce_run_parts(metric_events, events)
+    return reduce_run_parts(split_events(events)).widen()
 
 
-def reduce_run_parts(metric_events: pl.DataFrame, events: pl.DataFrame) -> pl.DataFrame:
-    """reduce_run_events on events already split by ``split_metrics`` (the compactor reads them so)."""
-    events = _dedupe(events)
+def reduce_run_parts(parts: EventParts) -> EventParts:
+    """reduce_run_events on split events, keeping the split (the compactor's path)."""
+    events = _dedupe(parts.others)
     kind = pl.col("kind")
     ordered = events.sort(_ORDER)
     updates = ordered.filter(kind == Kind.RUN_UPDATED)
+    kv = _dedupe(parts.kv).sort(_ORDER)
 
     def first(frame: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
         return frame.unique(subset=keys, keep="first", maintain_order=True)
@@ -240,7 +311,7 @@ def reduce_run_parts(metric_events: pl.DataFrame, events: pl.DataFrame) -> pl.Da
     def last(frame: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
         return frame.unique(subset=keys, keep="last", maintain_order=True)
 
-    parts = [
+    others = [
         first(ordered.filter(kind == Kind.RUN_CREATED), ["run_id"]),
         last(updates.filter(pl.col("status").is_not_null()), ["run_id"]),
         last(updates.filter(pl.col("end_time").is_not_null()), ["run_id"]),
@@ -249,15 +320,19 @@ def reduce_run_parts(metric_events: pl.DataFrame, events: pl.DataFrame) -> pl.Da
         last(
             ordered.filter(kind.is_in([Kind.EXPERIMENT_DELETED, Kind.EXPERIMENT_RESTORED])), ["experiment_id"]
         ),
-        _param_events_to_keep(ordered.filter(kind == Kind.PARAM)),
-        last(ordered.filter(kind.is_in([Kind.TAG_SET, Kind.TAG_DELETED])), ["run_id", "key"]),
-        # The run name follows the last mlflow.runName tag *set*, even if the tag was deleted since.
-        last(ordered.filter((kind == Kind.TAG_SET) & (pl.col("key") == "mlflow.runName")), ["run_id"]),
         last(ordered.filter(kind == Kind.ARTIFACT), ["run_id", "key"]),
     ]
-    others = pl.concat(parts).unique(subset=["writer", "seq"], keep="first", maintain_order=True)
-    latest = latest_metric_events(metric_events).with_columns(kind=pl.lit(Kind.METRIC))
-    return pl.concat([others, latest], how="diagonal_relaxed").select(others.columns)
+    kept_kv = [
+        _param_events_to_keep(kv.filter(kind == Kind.PARAM)),
+        last(kv.filter(kind.is_in([Kind.TAG_SET, Kind.TAG_DELETED])), ["run_id", "key"]),
+        # The run name follows the last mlflow.runName tag *set*, even if the tag was deleted since.
+        last(kv.filter((kind == Kind.TAG_SET) & (pl.col("key") == "mlflow.runName")), ["run_id"]),
+    ]
+    return EventParts(
+        metrics=latest_metric_events(parts.metrics),
+        kv=pl.concat(kept_kv).unique(subset=["writer", "seq"], keep="first", maintain_order=True),
+        others=pl.concat(others).unique(subset=["writer", "seq"], keep="first", maintain_order=True),
+    )
 
 
 def _param_events_to_keep(params: pl.DataFrame) -> pl.DataFrame:

@@ -21,12 +21,14 @@ from views import _layout
 from views._fold import (
     EVENT_SCHEMA,
     HISTORY_SCHEMA,
+    EventParts,
     ExperimentTables,
     RunTables,
     empty_events,
     fold_experiments,
-    fold_runs,
+    fold_run_parts,
     metric_history,
+    split_events,
 )
 from views._schema import Kind
 from views._streams import Commit, Stream, catalog_stream, latest_commit, partition_stream
@@ -197,9 +199,40 @@ def snapshot(location: Location, stream: Stream) -> Snapshot:
 
 
 def _state_events(location: Location, snap: Snapshot, cache: SegmentCache | None) -> pl.DataFrame:
+    """The catalog's reduced state (one table)."""
     if snap.commit is None:
         return empty_events()
     return _conform(read_table(location, snap.commit.tables["state"], cache))
+
+
+def _state_parts(location: Location, commit: Commit | None, cache: SegmentCache | None) -> EventParts:
+    """A partition's reduced state, split by shape (see views._compact)."""
+    if commit is None:
+        return split_events(empty_events())
+    state = split_events(_conform(read_table(location, commit.tables["state"], cache)))
+    extra = [state]
+    if "state_kv" in commit.tables:
+        extra.append(
+            EventParts(
+                metrics=read_table(location, commit.tables["state_metrics"], cache),
+                kv=read_table(location, commit.tables["state_kv"], cache),
+                others=state.others.clear(),
+            )
+        )
+    return EventParts.concat(extra)
+
+
+def _filter_parts(parts: EventParts, run_ids: Sequence[str] | None, metric_key: str | None) -> EventParts:
+    metrics, kv, others = parts.metrics, parts.kv, parts.others
+    if run_ids is not None:
+        wanted = pl.col("run_id").is_in(list(run_ids))
+        metrics, kv = metrics.filter(wanted), kv.filter(wanted)
+        others = others.filter(
+            wanted | pl.col("kind").is_in([Kind.EXPERIMENT_DELETED, Kind.EXPERIMENT_RESTORED])
+        )
+    if metric_key is not None:
+        metrics = metrics.filter(pl.col("key") == metric_key)
+    return EventParts(metrics=metrics, kv=kv, others=others)
 
 
 def _read(location: Location, rels: Sequence[str], cache: SegmentCache | None) -> pl.DataFrame:
@@ -221,15 +254,13 @@ def partition_tables(
     snap = snapshot(location, partition_stream(experiment_id))
     if snap.commit is not None and not snap.tail and run_ids is None and metric_key is None:
         return _view_tables(location, snap.commit, cache, history)
-    events = pl.concat([_state_events(location, snap, cache), _read(location, snap.tail, cache)])
-    if run_ids is not None:
-        events = events.filter(
-            pl.col("run_id").is_in(list(run_ids))
-            | pl.col("kind").is_in([Kind.EXPERIMENT_DELETED, Kind.EXPERIMENT_RESTORED])
-        )
-    if metric_key is not None:
-        events = events.filter((pl.col("kind") != Kind.METRIC) | (pl.col("key") == metric_key))
-    tables = fold_runs(events, history=history)
+    parts = EventParts.concat(
+        [
+            _filter_parts(_state_parts(location, snap.commit, cache), run_ids, metric_key),
+            _filter_parts(split_events(_read(location, snap.tail, cache)), run_ids, metric_key),
+        ]
+    )
+    tables = fold_run_parts(parts, history=history)
     if not history or snap.commit is None or not snap.commit.history:
         return tables
     # The state holds only the latest point of each metric: the rest of the history is in the view's files.
@@ -260,7 +291,8 @@ def committed_history(
 
 def _view_tables(location: Location, commit: Commit, cache: SegmentCache | None, history: bool) -> RunTables:
     def table(name: str) -> pl.DataFrame:
-        return read_table(location, commit.tables[name], cache)
+        # run_idx is the views' own search key, not part of the fold's tables.
+        return read_table(location, commit.tables[name], cache).drop("run_idx", strict=False)
 
     return RunTables(
         runs=table("runs"),

@@ -80,7 +80,9 @@ def populate(uri: str, *, experiments: int = 2, runs: int = 2, rounds: int = 2) 
     ids: dict[str, list[str]] = {}
     for e in range(experiments):
         experiment_id = client.create_experiment(f"exp-{e}", tags={"k": "v"})
-        ids[experiment_id] = [client.create_run(experiment_id, run_name=f"run-{e}-{r}").info.run_id for r in range(runs)]
+        ids[experiment_id] = [
+            client.create_run(experiment_id, run_name=f"run-{e}-{r}").info.run_id for r in range(runs)
+        ]
     log_rounds(uri, ids, rounds=rounds)
     return ids
 
@@ -92,7 +94,10 @@ def log_rounds(uri: str, ids: dict[str, list[str]], *, rounds: int = 1, start: i
             for i, run_id in enumerate(run_ids):
                 client.log_batch(
                     run_id,
-                    metrics=[Metric("loss", 1.0 / (1 + round_), 1000 + round_, round_), Metric("nan", math.nan, 1000, round_)],
+                    metrics=[
+                        Metric("loss", 1.0 / (1 + round_), 1000 + round_, round_),
+                        Metric("nan", math.nan, 1000, round_),
+                    ],
                 )
                 client.log_param(run_id, f"p{round_}", i)
                 client.set_tag(run_id, "round", str(round_))
@@ -101,7 +106,11 @@ def log_rounds(uri: str, ids: dict[str, list[str]], *, rounds: int = 1, start: i
 
 def segments_of(root: str, stream_name: str) -> set[str]:
     directory = Path(root, stream_name, "segments")
-    return {p.name for p in directory.iterdir() if not p.name.startswith(".tmp-")} if directory.exists() else set()
+    return (
+        {p.name for p in directory.iterdir() if not p.name.startswith(".tmp-")}
+        if directory.exists()
+        else set()
+    )
 
 
 def tree(root: str, under: str = "") -> dict[str, tuple[int, int]]:
@@ -165,7 +174,9 @@ def test_retention_zero_removes_folded_segments_only_after_the_commit(
     def checked_delete(self: Location, rel: str) -> None:
         if "/segments/" in rel:
             stream_name = rel.split("/segments/")[0]
-            stream = catalog_stream() if stream_name == "catalog" else partition_stream(stream_name.split("/")[1])
+            stream = (
+                catalog_stream() if stream_name == "catalog" else partition_stream(stream_name.split("/")[1])
+            )
             commit = latest_commit(location, stream)
             # Never before the commit: a commit record folding this segment exists at the time of removal.
             assert commit is not None and rel in commit.folded, f"{rel} removed before a commit folded it"
@@ -194,7 +205,9 @@ def test_retention_zero_removes_folded_segments_only_after_the_commit(
     assert read_all(store_uri) == expected
 
 
-def test_retention_is_measured_from_the_replacing_commit(store_uri: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_retention_is_measured_from_the_replacing_commit(
+    store_uri: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """With the default retention nothing goes at once; an hour after the commit it does."""
     ids = populate(store_uri, rounds=2)
     stream = partition_stream(next(iter(ids)))
@@ -261,20 +274,17 @@ def test_merged_history_lets_old_history_files_go(store_uri: str, monkeypatch: p
     commit = latest_commit(location, stream)
     assert commit is not None and len(commit.history) <= 2
     referenced = {*commit.tables.values(), *commit.history}
-    files = {f"{stream.views_dir}/{d}/{f}" for d, names in view_dirs(store_uri, stream.name).items() for f in names}
+    files = {
+        f"{stream.views_dir}/{d}/{f}" for d, names in view_dirs(store_uri, stream.name).items() for f in names
+    }
     assert files == referenced  # nothing unreferenced survives a retention of 0
     assert committed_versions(location, stream)[-1] == commit.version
     assert read_all(store_uri) == expected
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG (DESIGN invariant 7, listing cost bounded): on local disk the retention GC deletes the "
-    "files of an old view directory (and a losing compactor deletes its files) but never the directory "
-    "itself, so <stream>/views/ gains one empty directory per compaction forever and every later "
-    "compaction lists and scans all of them (views._compact._remove_expired / _fold_and_commit).",
-)
-def test_retention_removes_old_view_directories_themselves(store_uri: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_retention_removes_old_view_directories_themselves(
+    store_uri: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(compact_module, "MAX_HISTORY_FILES", 1)  # every version rewrites the history
     ids = populate(store_uri, experiments=1, rounds=1)
     stream = partition_stream(next(iter(ids)))
@@ -284,7 +294,9 @@ def test_retention_removes_old_view_directories_themselves(store_uri: str, monke
     compact_all(store_uri, retention_s=0)
     dirs = view_dirs(store_uri, stream.name)
     assert any(files for files in dirs.values())
-    assert {d for d, files in dirs.items() if not files} == set(), f"empty view directories left: {sorted(dirs)}"
+    assert {d for d, files in dirs.items() if not files} == set(), (
+        f"empty view directories left: {sorted(dirs)}"
+    )
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -416,7 +428,9 @@ def test_progress_callback_counts_the_new_segments(store_uri: str) -> None:
     assert calls == []
 
 
-def test_incremental_compaction_reads_only_new_segments(store_uri: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_incremental_compaction_reads_only_new_segments(
+    store_uri: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     ids = populate(store_uri, rounds=2)
     location = open_location(store_uri)
     target, other = ids
@@ -490,6 +504,8 @@ def test_commit_records_are_sequential_and_complete(store_uri: str) -> None:
     assert set(commit.tables) >= {"state", "runs", "params", "tags", "latest_metrics", "param_conflicts"}
     for rel in [*commit.tables.values(), *commit.history]:
         assert location.exists(rel)
-    unfolded = {f"{stream.name}/segments/{s}" for s in segments_of(store_uri, stream.name)} - set(commit.folded)
+    unfolded = {f"{stream.name}/segments/{s}" for s in segments_of(store_uri, stream.name)} - set(
+        commit.folded
+    )
     assert len(unfolded) == 1  # the last round, published after the last compaction
     assert os.path.basename(next(iter(unfolded))).endswith(".parquet")

@@ -89,7 +89,10 @@ def api_answers(root: str, run_ids: list[str]) -> dict[str, Any]:
             sorted(run.data.params.items()),
             sorted((k, _v(v)) for k, v in run.data.metrics.items()),
             sorted(run.data.tags.items()),
-            {k: [(m.step, m.timestamp, _v(m.value)) for m in client.get_metric_history(run_id, k)] for k in run.data.metrics},
+            {
+                k: [(m.step, m.timestamp, _v(m.value)) for m in client.get_metric_history(run_id, k)]
+                for k in run.data.metrics
+            },
         )
     return out
 
@@ -119,7 +122,9 @@ def new_writer_id() -> str:
     return f"{time.time_ns() // 1_000_000:012x}{uuid.uuid4().hex[:16]}"
 
 
-def write_segment(root: str, rel_dir: str, rows: list[dict[str, Any]], writer: str | None = None, n: int = 1) -> str:
+def write_segment(
+    root: str, rel_dir: str, rows: list[dict[str, Any]], writer: str | None = None, n: int = 1
+) -> str:
     """Publish a crafted segment like the writer does (temp file, then link); returns its path."""
     import pyarrow.parquet as pq
 
@@ -141,7 +146,9 @@ def write_segment(root: str, rel_dir: str, rows: list[dict[str, Any]], writer: s
     return f"{rel_dir}/{name}"
 
 
-def small_store(root: str, *, experiments: int = 1, runs: int = 2, rounds: int = 2) -> tuple[list[str], list[str]]:
+def small_store(
+    root: str, *, experiments: int = 1, runs: int = 2, rounds: int = 2
+) -> tuple[list[str], list[str]]:
     """A store built through the public API; returns (experiment ids, run ids)."""
     client = MlflowClient(root)
     experiment_ids, run_ids = [], []
@@ -246,7 +253,9 @@ def test_a_crash_at_every_write_step_loses_nothing(tmp_path: Path, monkeypatch: 
         assert view_answers(store) == expected_views, f"answers changed by a crash at {point}"
         assert_committed_views_complete(store)
         after = all_versions(store)
-        outcomes[f"{sum(after[k] != versions[k] for k in versions)} of {len(versions)} streams committed"] += 1
+        outcomes[
+            f"{sum(after[k] != versions[k] for k in versions)} of {len(versions)} streams committed"
+        ] += 1
         rerun = compact_all(store, retention_s=0)
         assert {r.status for r in rerun} <= {"committed", "up-to-date"}
         assert view_answers(store) == expected_views, f"answers changed by the rerun after {point}"
@@ -254,7 +263,11 @@ def test_a_crash_at_every_write_step_loses_nothing(tmp_path: Path, monkeypatch: 
         if i % 8 == 0:  # the whole API now and then (slower)
             assert api_answers(store, run_ids) == expected_api
         shutil.rmtree(store)
-    assert set(outcomes) == {"0 of 2 streams committed", "1 of 2 streams committed", "2 of 2 streams committed"}
+    assert set(outcomes) == {
+        "0 of 2 streams committed",
+        "1 of 2 streams committed",
+        "2 of 2 streams committed",
+    }
     print(f"crash points: {len(points)} ({counts}); {dict(outcomes)}")
 
 
@@ -291,15 +304,25 @@ def _bulk_segments(
         for _ in range(segments):
             events = []
             for j in range(rows):
-                common = dict(timestamp=1_000 + rnd.randrange(50), experiment_id=experiment_id, run_id=rnd.choice(runs))
+                common = dict(
+                    timestamp=1_000 + rnd.randrange(50), experiment_id=experiment_id, run_id=rnd.choice(runs)
+                )
                 draw = rnd.random()
                 if draw < 0.8:
                     value = rnd.choice([rnd.random(), math.nan, math.inf, -1.0, 0.0])
-                    events.append(dict(kind=Kind.METRIC, key=f"m{j % 3}", value=value, step=rnd.randrange(20), **common))
+                    events.append(
+                        dict(kind=Kind.METRIC, key=f"m{j % 3}", value=value, step=rnd.randrange(20), **common)
+                    )
                 elif draw < 0.9:
-                    events.append(dict(kind=Kind.TAG_SET, key=f"t{j % 4}", text=str(rnd.randrange(5)), **common))
+                    events.append(
+                        dict(kind=Kind.TAG_SET, key=f"t{j % 4}", text=str(rnd.randrange(5)), **common)
+                    )
                 else:
-                    events.append(dict(kind=Kind.PARAM, key=f"p{rnd.randrange(30)}", text=str(rnd.randrange(3)), **common))
+                    events.append(
+                        dict(
+                            kind=Kind.PARAM, key=f"p{rnd.randrange(30)}", text=str(rnd.randrange(3)), **common
+                        )
+                    )
             write_segment(root, rel_dir, events)
 
 
@@ -357,7 +380,9 @@ def test_sigkilled_compactor_leaves_a_readable_store_and_a_rerun_completes(tmp_p
         child.stdout.close()
         now = all_versions(root)
         committed = now != versions
-        outcomes[f"killed with {sum(now[k] != versions.get(k) for k in now)}/{len(now)} streams committed"] += 1
+        outcomes[
+            f"killed with {sum(now[k] != versions.get(k) for k in now)}/{len(now)} streams committed"
+        ] += 1
         outcomes["tmp files left"] += sum(1 for _ in Path(root).rglob(".tmp-*"))
 
         assert view_answers(root) == expected, f"seed {seed} round {round_}: answers changed by the kill"
@@ -378,10 +403,16 @@ def test_sigkilled_compactor_leaves_a_readable_store_and_a_rerun_completes(tmp_p
 
 def _files_of_writer(root: str, stream: Stream, writer: str) -> list[str]:
     base = Path(root, stream.views_dir)
-    return [str(p) for p in base.rglob("*") if p.is_file() and writer in str(p.relative_to(base))] if base.exists() else []
+    return (
+        [str(p) for p in base.rglob("*") if p.is_file() and writer in str(p.relative_to(base))]
+        if base.exists()
+        else []
+    )
 
 
-def test_two_compactor_threads_race_and_exactly_one_commits(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_two_compactor_threads_race_and_exactly_one_commits(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     root = str(tmp_path / "store")
     experiment_ids, run_ids = small_store(root, rounds=1)
     stream = partition_stream(experiment_ids[0])
@@ -408,7 +439,13 @@ def test_two_compactor_threads_race_and_exactly_one_commits(tmp_path: Path, monk
         results: list[Any] = [None, None]
         errors: list[BaseException] = []
 
-        def run(i: int, start: threading.Barrier = start, writers: list[str] = writers, results: list[Any] = results, errors: list[BaseException] = errors) -> None:
+        def run(
+            i: int,
+            start: threading.Barrier = start,
+            writers: list[str] = writers,
+            results: list[Any] = results,
+            errors: list[BaseException] = errors,
+        ) -> None:
             try:
                 start.wait(timeout=20)
                 results[i] = compact_stream(location, stream, writer=writers[i])
@@ -483,12 +520,16 @@ def test_two_compactor_processes_race_and_exactly_one_commits(tmp_path: Path) ->
             before = committed_versions(location, stream)
             deadline = time.monotonic() + 60
             while not all((work / f"ready-{round_}-{i}").exists() for i in range(2)):
-                assert all(p.poll() is None for p in procs), [p.stderr.read().decode() for p in procs if p.stderr]
+                assert all(p.poll() is None for p in procs), [
+                    p.stderr.read().decode() for p in procs if p.stderr
+                ]
                 assert time.monotonic() < deadline
                 time.sleep(0.002)
             (work / f"go-{round_}").touch()
             while not all((work / f"result-{round_}-{i}.json").exists() for i in range(2)):
-                assert all(p.poll() in (None, 0) for p in procs), [p.stderr.read().decode() for p in procs if p.stderr]
+                assert all(p.poll() in (None, 0) for p in procs), [
+                    p.stderr.read().decode() for p in procs if p.stderr
+                ]
                 assert time.monotonic() < deadline
                 time.sleep(0.002)
             results = [json.loads((work / f"result-{round_}-{i}.json").read_text()) for i in range(2)]
@@ -540,7 +581,9 @@ def test_gc_of_one_compactor_does_not_delete_the_files_of_a_running_one(
 
     def run_a() -> None:
         log_round(root, run_ids, [4])  # work for A, published after B listed
-        a_result.append(compact_stream(location, stream, writer=f"c{time.time_ns() // 1_000_000:012x}{'a' * 12}"))
+        a_result.append(
+            compact_stream(location, stream, writer=f"c{time.time_ns() // 1_000_000:012x}{'a' * 12}")
+        )
 
     def put(loc: Location, rel: str, data: bytes) -> None:
         me = threading.current_thread().name
@@ -586,7 +629,17 @@ def test_damaged_segments_are_quarantined_reported_and_the_rest_folded(tmp_path:
     valid = write_segment(
         str(tmp_path / "scratch"),
         rel_dir,
-        [dict(kind=Kind.TAG_SET, timestamp=5, experiment_id=experiment_id, run_id=run_ids[0], key="lost", text=str(i)) for i in range(500)],
+        [
+            dict(
+                kind=Kind.TAG_SET,
+                timestamp=5,
+                experiment_id=experiment_id,
+                run_id=run_ids[0],
+                key="lost",
+                text=str(i),
+            )
+            for i in range(500)
+        ],
     )
     data = Path(tmp_path / "scratch", valid).read_bytes()
     damaged = {
@@ -620,7 +673,9 @@ def test_damaged_segments_are_quarantined_reported_and_the_rest_folded(tmp_path:
         assert not set(commit.quarantined) & set(commit.folded)
         for rel in commit.quarantined:
             copy = Path(root, stream.quarantine_dir, rel.replace("/", "__"))
-            assert copy.read_bytes() == damaged[rel], f"no faithful copy of {rel} under {stream.quarantine_dir}"
+            assert copy.read_bytes() == damaged[rel], (
+                f"no faithful copy of {rel} under {stream.quarantine_dir}"
+            )
 
     assert view_answers(root) == expected
     assert api_answers(root, run_ids) == expected_api
@@ -713,3 +768,44 @@ def test_a_late_segment_with_older_timestamps_folds_in_time_order(tmp_path: Path
     assert result.status == "committed" and result.segments == 1  # incremental: only the late segment
     assert summary(root) == expected
     assert view_answers(root) == view_answers(uncompacted)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="BUG (leak, low impact): a compactor killed while writing a view file leaves its '.tmp-*' file "
+    "(storage writes a temp file, fsyncs it, then links it). Location.list_names hides '.tmp-*' names and "
+    "_remove_expired only deletes listed names, so no later compaction ever removes it, whatever the "
+    "retention; a killed writer's '.tmp-*' in segments/ is never collected either. The SIGKILL test "
+    "above sees such files after most kills.",
+)
+def test_files_of_a_killed_compactor_are_collected_after_the_retention(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import storage._location as location_module
+
+    root = str(tmp_path / "store")
+    experiment_ids, _ = small_store(root, rounds=1)
+    stream = partition_stream(experiment_ids[0])
+    real_put = location_module._local_put_if_absent
+    calls: Counter[str] = Counter()
+
+    def killed_put(path: str, data: bytes) -> None:
+        if "/views/" in path:
+            calls["view files"] += 1
+            if calls["view files"] == 3:
+                # What SIGKILL leaves mid-put: the temp file written, no link, no cleanup ran.
+                Path(os.path.dirname(path), f".tmp-{uuid.uuid4().hex}").write_bytes(data[: len(data) // 2])
+                raise Crash("killed between writing the temp file and linking it")
+        real_put(path, data)
+
+    monkeypatch.setattr(location_module, "_local_put_if_absent", killed_put)
+    with pytest.raises(Crash):
+        compact_stream(open_location(root), stream)
+    monkeypatch.setattr(location_module, "_local_put_if_absent", real_put)
+    left = list(Path(root, stream.views_dir).rglob(".tmp-*"))
+    assert len(left) == 1  # the kill left a temp file (and two view files) behind
+    assert compact_stream(open_location(root), stream).status == "committed"
+    now = compact_module._now_ms()
+    monkeypatch.setattr(compact_module, "_now_ms", lambda: now + 2 * 3600 * 1000)  # long after the retention
+    compact_stream(open_location(root), stream)
+    assert list(Path(root, stream.views_dir).rglob(".tmp-*")) == []

@@ -15,8 +15,8 @@ Two levels:
   commit nothing). Crafted segments (colliding timestamps, both orders, arrival out of time order) are
   checked the same way one level down, with ``partition_tables``.
 
-Known deviations are pinned by strict xfails (see the end of this file) and kept out of the generators
-with a comment saying so, so the properties keep checking everything else.
+Regression tests for deviations this suite found (run-name tag deletes, repeated param conflicts) are
+at the end of this file; the generators cover those cases too.
 """
 
 from __future__ import annotations
@@ -156,7 +156,7 @@ def answers(client: MlflowClient, known: Known, *, search: bool) -> dict[str, An
     out["history"] = {
         (r, k): [metric_answer(m) for m in client.get_metric_history(r, k)]
         for r in known.runs
-        for k in sorted(known.metric_keys.get(r, ())) + ["never-logged"]
+        for k in [*sorted(known.metric_keys.get(r, ())), "never-logged"]
     }
     # The listing behind `eventlog runs` reads whole partitions (the committed view tables directly).
     listing = client._store.runs_in_experiments(known.experiments)
@@ -187,8 +187,7 @@ def view_answers(root: str, experiment_ids: Iterable[str]) -> dict[str, Any]:
         out[e] = {
             "runs": canon(t.runs),
             "params": canon(t.params),
-            # Exact conflict rows are not preserved by compaction (xfail below); the distinct conflicts are.
-            "param_conflicts": sorted(set(canon(t.param_conflicts, ["run_id", "key", "value", "rejected_value"]))),
+            "param_conflicts": canon(t.param_conflicts),
             "tags": canon(t.tags),
             "latest_metrics": canon(t.latest_metrics),
             "metric_history": canon(t.metric_history),
@@ -223,7 +222,9 @@ def mirror_events(src: str, dst: str) -> None:
                 shutil.copy2(os.path.join(dirpath, name), os.path.join(target, name))
 
 
-def compact_all(root: str, *, retention_s: float = 3600.0, experiment_ids: list[str] | None = None) -> list[Any]:
+def compact_all(
+    root: str, *, retention_s: float = 3600.0, experiment_ids: list[str] | None = None
+) -> list[Any]:
     location = open_location(root)
     return [
         compact_stream(location, stream, retention_s=retention_s)
@@ -277,7 +278,7 @@ def _row(**values: Any) -> dict[str, Any]:
 
 
 @st.composite
-def run_event(draw: st.DrawFn, *, run_name_tag_deletes: bool) -> dict[str, Any]:
+def run_event(draw: st.DrawFn) -> dict[str, Any]:
     kind = draw(st.sampled_from(RUN_KINDS))
     # Few distinct timestamps: collisions across writers are the common case, ordered by (writer, seq).
     row = _row(kind=kind, timestamp=draw(st.integers(0, 5)), experiment_id="1")
@@ -299,9 +300,7 @@ def run_event(draw: st.DrawFn, *, run_name_tag_deletes: bool) -> dict[str, Any]:
         row["key"] = draw(st.sampled_from(["t0", "t1", "mlflow.runName"]))
         row["text"] = draw(st.sampled_from(["a", "b", "tag-name"]))
     elif kind == Kind.TAG_DELETED:
-        # Deleting the mlflow.runName tag is the subject of an xfail (test_run_name_tag_delete_*).
-        keys = ["t0", "t1", "mlflow.runName"] if run_name_tag_deletes else ["t0", "t1"]
-        row["key"] = draw(st.sampled_from(keys))
+        row["key"] = draw(st.sampled_from(["t0", "t1", "mlflow.runName"]))
     elif kind == Kind.ARTIFACT:
         row["key"] = draw(st.sampled_from(["model.pkl", "plot.png"]))
         row["size"] = draw(st.integers(0, 3))
@@ -310,7 +309,9 @@ def run_event(draw: st.DrawFn, *, run_name_tag_deletes: bool) -> dict[str, Any]:
 
 
 @st.composite
-def run_event_frames(draw: st.DrawFn, *, run_name_tag_deletes: bool = False) -> tuple[pl.DataFrame, pl.DataFrame]:
+def run_event_frames(
+    draw: st.DrawFn,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Two frames ``a`` and ``b`` of one partition's events. Each run is created once (run ids are claimed
     with put-if-absent), but other events may carry earlier timestamps than the creation (clock skew
     between machines). Rows are shuffled, so ``b`` may hold events that sort before those of ``a``."""
@@ -338,7 +339,7 @@ def run_event_frames(draw: st.DrawFn, *, run_name_tag_deletes: bool = False) -> 
         for run_id in RUN_IDS
         if draw(st.booleans())
     ]
-    rows += [stamp(draw(run_event(run_name_tag_deletes=run_name_tag_deletes))) for _ in range(draw(st.integers(0, 30)))]
+    rows += [stamp(draw(run_event())) for _ in range(draw(st.integers(0, 30)))]
     rows = draw(st.permutations(rows))
     cut = draw(st.integers(0, len(rows)))
     frame = pl.DataFrame(rows, schema=EVENT_SCHEMA)
@@ -372,7 +373,9 @@ def experiment_event_frames(draw: st.DrawFn) -> tuple[pl.DataFrame, pl.DataFrame
                 ]
             )
         )
-        row = _row(kind=kind, timestamp=draw(st.integers(0, 5)), experiment_id=draw(st.sampled_from(["0", "1", "2"])))
+        row = _row(
+            kind=kind, timestamp=draw(st.integers(0, 5)), experiment_id=draw(st.sampled_from(["0", "1", "2"]))
+        )
         if kind == Kind.EXPERIMENT_RENAMED:
             row["name"] = draw(st.sampled_from(["n1", "n2", "n3"]))
         elif kind in (Kind.EXPERIMENT_TAG_SET, Kind.EXPERIMENT_TAG_DELETED):
@@ -399,27 +402,23 @@ def assert_run_tables_equal(x: Any, y: Any, tables: Iterable[str] = RUN_TABLES) 
         assert canon(left) == canon(right), f"table {name} differs:\n{left}\n{right}"
 
 
-def distinct_conflicts(frame: pl.DataFrame) -> list[tuple[Any, ...]]:
-    return sorted(set(canon(frame, ["run_id", "key", "value", "rejected_value"])), key=repr)
-
-
 PROPERTY = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @PROPERTY
 @given(run_event_frames())
-def test_fold_runs_of_reduced_state_plus_new_events_equals_fold_of_all(ab: tuple[pl.DataFrame, pl.DataFrame]) -> None:
+def test_fold_runs_of_reduced_state_plus_new_events_equals_fold_of_all(
+    ab: tuple[pl.DataFrame, pl.DataFrame],
+) -> None:
     """``fold_runs(reduce(a) + b) == fold_runs(a + b)`` for every table the compactor stores (the metric
-    history is kept apart from the reduced state by design, so both sides fold without it); conflicts are
-    compared as distinct (run, key, kept, rejected) — exact rows are an xfail below."""
+    history is kept apart from the reduced state by design, so both sides fold without it)."""
     a, b = ab
     reduced = fold_runs(pl.concat([reduce_run_events(a), b]), history=False)
     full = fold_runs(pl.concat([a, b]), history=False)
-    assert_run_tables_equal(reduced, full, [t for t in RUN_TABLES if t != "param_conflicts"])
-    assert distinct_conflicts(reduced.param_conflicts) == distinct_conflicts(full.param_conflicts)
+    assert_run_tables_equal(reduced, full)
     # Reducing is itself stable: reducing the reduced state plus b folds the same again.
-    twice = fold_runs(pl.concat([reduce_run_events(pl.concat([reduce_run_events(a), b]))]), history=False)
-    assert_run_tables_equal(twice, full, ["runs", "params", "tags", "latest_metrics", "artifacts"])
+    twice = fold_runs(reduce_run_events(pl.concat([reduce_run_events(a), b])), history=False)
+    assert_run_tables_equal(twice, full)
 
 
 @PROPERTY
@@ -435,7 +434,7 @@ def test_fold_experiments_of_reduced_state_plus_new_events_equals_fold_of_all(
 
 
 @PROPERTY
-@given(run_event_frames(run_name_tag_deletes=True), experiment_event_frames(), st.randoms(use_true_random=False))
+@given(run_event_frames(), experiment_event_frames(), st.randoms(use_true_random=False))
 def test_fold_is_idempotent_under_duplicated_events(
     runs_ab: tuple[pl.DataFrame, pl.DataFrame], experiments_ab: tuple[pl.DataFrame, pl.DataFrame], rnd: Any
 ) -> None:
@@ -443,11 +442,14 @@ def test_fold_is_idempotent_under_duplicated_events(
     events = pl.concat(runs_ab)
     once = fold_runs(events)
     segment = events.sample(fraction=rnd.random(), seed=rnd.randrange(2**32))
-    twice = fold_runs(pl.concat([events, segment, events]).sample(fraction=1.0, shuffle=True, seed=rnd.randrange(2**32)))
+    twice = fold_runs(
+        pl.concat([events, segment, events]).sample(fraction=1.0, shuffle=True, seed=rnd.randrange(2**32))
+    )
     assert_run_tables_equal(once, twice)
     # Duplicates in the reduced state and in the new events at once.
     assert_run_tables_equal(
-        fold_runs(pl.concat([reduce_run_events(events), events]), history=False), fold_runs(events, history=False)
+        fold_runs(pl.concat([reduce_run_events(events), events]), history=False),
+        fold_runs(events, history=False),
     )
     experiments = pl.concat(experiments_ab)
     assert canon(fold_experiments(pl.concat([experiments, experiments])).experiments) == canon(
@@ -463,8 +465,26 @@ def test_fold_property_generators_can_fail() -> None:
     a, _ = (
         pl.DataFrame(
             [
-                _row(writer="w", seq=0, kind=Kind.RUN_CREATED, timestamp=1, experiment_id="1", run_id="r", name="n"),
-                _row(writer="w", seq=1, kind=Kind.METRIC, timestamp=1, experiment_id="1", run_id="r", key="m", value=NAN, step=0),
+                _row(
+                    writer="w",
+                    seq=0,
+                    kind=Kind.RUN_CREATED,
+                    timestamp=1,
+                    experiment_id="1",
+                    run_id="r",
+                    name="n",
+                ),
+                _row(
+                    writer="w",
+                    seq=1,
+                    kind=Kind.METRIC,
+                    timestamp=1,
+                    experiment_id="1",
+                    run_id="r",
+                    key="m",
+                    value=NAN,
+                    step=0,
+                ),
             ],
             schema=EVENT_SCHEMA,
         ),
@@ -501,11 +521,13 @@ def write_segment(root: str, rel_dir: str, frame: pl.DataFrame, name: str) -> st
 def partition_answer(root: str, experiment_id: str = "1") -> dict[str, Any]:
     location = open_location(root)
     full = partition_tables(location, experiment_id)
-    out = {name: canon(getattr(full, name)) for name in RUN_TABLES if name != "param_conflicts"}
-    out["param_conflicts"] = distinct_conflicts(full.param_conflicts)
+    out = {name: canon(getattr(full, name)) for name in RUN_TABLES}
     # The per-run read path (get_run) filters events by run id before folding; it must agree too.
     one = partition_tables(location, experiment_id, ["r1"], history=True)
-    out["one-run"] = {name: canon(getattr(one, name)) for name in ("runs", "params", "tags", "latest_metrics", "metric_history")}
+    out["one-run"] = {
+        name: canon(getattr(one, name))
+        for name in ("runs", "params", "tags", "latest_metrics", "metric_history")
+    }
     out["one-key"] = canon(partition_tables(location, experiment_id, ["r1"], metric_key="m0").metric_history)
     return out
 
@@ -580,7 +602,13 @@ OPS = st.one_of(
     st.tuples(st.just("rename_experiment"), writer_ix, i8, st.integers(0, 2)),
     st.tuples(st.just("delete_experiment"), writer_ix, i8),
     st.tuples(st.just("restore_experiment"), writer_ix, i8),
-    st.tuples(st.just("set_experiment_tag"), writer_ix, i8, st.sampled_from(["k0", "k1"]), st.sampled_from(["v0", "v1"])),
+    st.tuples(
+        st.just("set_experiment_tag"),
+        writer_ix,
+        i8,
+        st.sampled_from(["k0", "k1"]),
+        st.sampled_from(["v0", "v1"]),
+    ),
     st.tuples(st.just("delete_experiment_tag"), writer_ix, i8, st.sampled_from(["k0", "k1"])),
     st.tuples(
         st.just("create_run"),
@@ -590,11 +618,21 @@ OPS = st.one_of(
         st.sampled_from([None, "run-a", "tagged"]),
         st.sampled_from([None, 10, 20]),
     ),
-    st.tuples(st.just("update_run"), writer_ix, i8, st.sampled_from([None, *STATUSES]), st.sampled_from([None, "renamed"])),
-    st.tuples(st.just("set_terminated"), writer_ix, i8, st.sampled_from(STATUSES), st.sampled_from([None, 30, 40])),
+    st.tuples(
+        st.just("update_run"),
+        writer_ix,
+        i8,
+        st.sampled_from([None, *STATUSES]),
+        st.sampled_from([None, "renamed"]),
+    ),
+    st.tuples(
+        st.just("set_terminated"), writer_ix, i8, st.sampled_from(STATUSES), st.sampled_from([None, 30, 40])
+    ),
     st.tuples(st.just("delete_run"), writer_ix, i8),
     st.tuples(st.just("restore_run"), writer_ix, i8),
-    st.tuples(st.just("log_param"), writer_ix, i8, st.sampled_from(["p0", "p1"]), st.sampled_from(PARAM_VALUES)),
+    st.tuples(
+        st.just("log_param"), writer_ix, i8, st.sampled_from(["p0", "p1"]), st.sampled_from(PARAM_VALUES)
+    ),
     st.tuples(
         st.just("log_metric"),
         writer_ix,
@@ -609,15 +647,25 @@ OPS = st.one_of(
         writer_ix,
         i8,
         st.lists(
-            st.tuples(st.sampled_from(["m0", "m1"]), st.sampled_from(METRIC_VALUES), st.sampled_from([0, 3]), st.sampled_from([0, 2])),
+            st.tuples(
+                st.sampled_from(["m0", "m1"]),
+                st.sampled_from(METRIC_VALUES),
+                st.sampled_from([0, 3]),
+                st.sampled_from([0, 2]),
+            ),
             max_size=3,
         ),
-        st.lists(st.tuples(st.sampled_from(["p0", "p1"]), st.sampled_from(["1", "x"])), max_size=2, unique_by=lambda p: p[0]),
+        st.lists(
+            st.tuples(st.sampled_from(["p0", "p1"]), st.sampled_from(["1", "x"])),
+            max_size=2,
+            unique_by=lambda p: p[0],
+        ),
         st.lists(st.tuples(st.sampled_from(TAG_KEYS), st.sampled_from(["a", "b"])), max_size=2),
     ),
-    st.tuples(st.just("set_tag"), writer_ix, i8, st.sampled_from(TAG_KEYS), st.sampled_from(["a", "b", "named"])),
-    # Deleting the mlflow.runName tag changes the run name on compaction: an xfail, kept out of here.
-    st.tuples(st.just("delete_tag"), writer_ix, i8, st.sampled_from(["t0", "t1"])),
+    st.tuples(
+        st.just("set_tag"), writer_ix, i8, st.sampled_from(TAG_KEYS), st.sampled_from(["a", "b", "named"])
+    ),
+    st.tuples(st.just("delete_tag"), writer_ix, i8, st.sampled_from(TAG_KEYS)),
     st.tuples(st.just("flush"), writer_ix),
     st.tuples(st.just("compact"), st.one_of(st.none(), i8), st.sampled_from([3600.0, 0.0])),
 )
@@ -671,7 +719,9 @@ class Program:
         elif kind == "create_run":
             experiment_ix, run_name, name_tag, start_time = args
             tags = {"mlflow.runName": name_tag} if name_tag else {}
-            run = c.create_run(self._experiment(experiment_ix), start_time=start_time, tags=tags, run_name=run_name)
+            run = c.create_run(
+                self._experiment(experiment_ix), start_time=start_time, tags=tags, run_name=run_name
+            )
             known.runs.append(run.info.run_id)
             return
         if kind == "flush":
@@ -742,8 +792,12 @@ def check_program(ops: list[tuple[Any, ...]], workdir: str, *, search: bool) -> 
         stats["compactions"] += 1
         stats["committed"] += sum(r.status == "committed" for r in results)
         after = both_answers(readers)
-        assert after[0] == before[0], _diff(f"API answers changed by compaction {experiment_ids}", before[0], after[0])
-        assert after[1] == before[1], _diff(f"view tables changed by compaction {experiment_ids}", before[1], after[1])
+        assert after[0] == before[0], _diff(
+            f"API answers changed by compaction {experiment_ids}", before[0], after[0]
+        )
+        assert after[1] == before[1], _diff(
+            f"view tables changed by compaction {experiment_ids}", before[1], after[1]
+        )
 
     for op in ops:
         program.apply(op, on_compact)
@@ -752,8 +806,12 @@ def check_program(ops: list[tuple[Any, ...]], workdir: str, *, search: bool) -> 
 
     expected = both_answers(Readers(raw))  # no compaction at all
     tail = both_answers(readers)  # the program's incremental views plus the uncompacted tail
-    assert tail[0] == expected[0], _diff("API: incremental views + tail vs no compaction", expected[0], tail[0])
-    assert tail[1] == expected[1], _diff("views: incremental views + tail vs no compaction", expected[1], tail[1])
+    assert tail[0] == expected[0], _diff(
+        "API: incremental views + tail vs no compaction", expected[0], tail[0]
+    )
+    assert tail[1] == expected[1], _diff(
+        "views: incremental views + tail vs no compaction", expected[1], tail[1]
+    )
 
     compact_all(inc, retention_s=0.0)
     final = both_answers(readers)
@@ -774,10 +832,16 @@ def check_program(ops: list[tuple[Any, ...]], workdir: str, *, search: bool) -> 
 @settings(
     max_examples=15,
     deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture, HealthCheck.data_too_large],
+    suppress_health_check=[
+        HealthCheck.too_slow,
+        HealthCheck.function_scoped_fixture,
+        HealthCheck.data_too_large,
+    ],
 )
 @given(ops=PROGRAMS)
-def test_api_answers_do_not_depend_on_compaction(ops: list[tuple[Any, ...]], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_api_answers_do_not_depend_on_compaction(
+    ops: list[tuple[Any, ...]], monkeypatch: pytest.MonkeyPatch
+) -> None:
     # Buffered events are flushed by the calls that flush (reads, run creation, end of run...) and by
     # the "flush" steps of the program, never by the timer: the program decides what is published when.
     monkeypatch.setenv("EVENTLOG_FLUSH_INTERVAL", "3600")
@@ -843,19 +907,16 @@ def test_program_checker_can_fail(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 # ---------------------------------------------------------------------------------------------------------
-# Known deviations (strict xfails: each passes the day the bug is fixed, and then must be un-marked)
+# Regressions: deviations this suite found (fixed since); each was a strict xfail first
 # ---------------------------------------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: deleting the mlflow.runName tag changes the run name once compacted. fold_runs names a run "
-    "after the last of run_created / run_updated(name) / tag_set(mlflow.runName), ignoring tag deletes, but "
-    "reduce_run_events keeps only the LAST tag event per (run, key); when that is a tag_deleted the "
-    "tag_set that named the run is dropped, so after `eventlog compact` get_run().info.run_name falls back "
-    "to the creation name (DESIGN invariant 4).",
-)
 def test_run_name_tag_delete_survives_compaction(store_uri: str) -> None:
+    """Regression (found here as a strict xfail): deleting the mlflow.runName tag changed the run name
+    once compacted. fold_runs names a run after the last of run_created / run_updated(name) /
+    tag_set(mlflow.runName), ignoring tag deletes, but reduce_run_events kept only the last tag event per
+    (run, key): when that was the delete, the tag_set that named the run was dropped and get_run's
+    run_name fell back to the creation name after `eventlog compact` (DESIGN invariant 4)."""
     client = MlflowClient(store_uri)
     experiment_id = client.create_experiment("names")
     run_id = client.create_run(experiment_id, run_name="first").info.run_id
@@ -867,39 +928,88 @@ def test_run_name_tag_delete_survives_compaction(store_uri: str) -> None:
     assert run_answer(client.get_run(run_id)) == before
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG (pure fold, same cause as test_run_name_tag_delete_survives_compaction): "
-    "fold_runs(reduce_run_events(a)) != fold_runs(a) when a holds tag_set(mlflow.runName) followed by "
-    "tag_deleted(mlflow.runName): the reduced state keeps only the delete, so the run name reverts.",
-)
 def test_fold_runs_of_reduced_state_with_run_name_tag_delete() -> None:
+    """Regression, the same deviation at the level of the pure fold: fold_runs(reduce_run_events(a))
+    differed from fold_runs(a) when a held tag_set(mlflow.runName) followed by its tag_deleted."""
     a = pl.DataFrame(
         [
-            _row(writer="w", seq=0, kind=Kind.RUN_CREATED, timestamp=1, experiment_id="1", run_id="r", name="first"),
-            _row(writer="w", seq=1, kind=Kind.TAG_SET, timestamp=2, experiment_id="1", run_id="r", key="mlflow.runName", text="second"),
-            _row(writer="w", seq=2, kind=Kind.TAG_DELETED, timestamp=3, experiment_id="1", run_id="r", key="mlflow.runName"),
+            _row(
+                writer="w",
+                seq=0,
+                kind=Kind.RUN_CREATED,
+                timestamp=1,
+                experiment_id="1",
+                run_id="r",
+                name="first",
+            ),
+            _row(
+                writer="w",
+                seq=1,
+                kind=Kind.TAG_SET,
+                timestamp=2,
+                experiment_id="1",
+                run_id="r",
+                key="mlflow.runName",
+                text="second",
+            ),
+            _row(
+                writer="w",
+                seq=2,
+                kind=Kind.TAG_DELETED,
+                timestamp=3,
+                experiment_id="1",
+                run_id="r",
+                key="mlflow.runName",
+            ),
         ],
         schema=EVENT_SCHEMA,
     )
     assert fold_runs(a).runs.get_column("run_name").to_list() == ["second"]
-    assert_run_tables_equal(fold_runs(reduce_run_events(a), history=False), fold_runs(a, history=False), ["runs"])
+    assert_run_tables_equal(
+        fold_runs(reduce_run_events(a), history=False), fold_runs(a, history=False), ["runs"]
+    )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: compaction drops param conflict rows. fold_runs records one param_conflicts row per "
-    "rejected event (with its writer, seq), but reduce_run_events keeps only the first event per "
-    "(run, key, value), so when two writers' events carry the same rejected value the committed view "
-    "(and every later fold) shows one conflict row instead of two.",
-)
 def test_param_conflict_rows_survive_compaction(store_uri: str) -> None:
+    """Regression (found here as a strict xfail): compaction dropped param conflict rows. fold_runs
+    records one param_conflicts row per rejected event (with its writer, seq), but reduce_run_events kept
+    only the first event per (run, key, value), so two writers' events carrying the same rejected value
+    showed as one conflict row after compaction instead of two."""
     rel_dir = "experiments/1/segments"
     rows = [
-        _row(writer="w-a", seq=0, kind=Kind.RUN_CREATED, timestamp=1, experiment_id="1", run_id="r1", name="n"),
-        _row(writer="w-a", seq=1, kind=Kind.PARAM, timestamp=2, experiment_id="1", run_id="r1", key="p", text="1"),
-        _row(writer="w-b", seq=0, kind=Kind.PARAM, timestamp=3, experiment_id="1", run_id="r1", key="p", text="2"),
-        _row(writer="w-c", seq=0, kind=Kind.PARAM, timestamp=3, experiment_id="1", run_id="r1", key="p", text="2"),
+        _row(
+            writer="w-a", seq=0, kind=Kind.RUN_CREATED, timestamp=1, experiment_id="1", run_id="r1", name="n"
+        ),
+        _row(
+            writer="w-a",
+            seq=1,
+            kind=Kind.PARAM,
+            timestamp=2,
+            experiment_id="1",
+            run_id="r1",
+            key="p",
+            text="1",
+        ),
+        _row(
+            writer="w-b",
+            seq=0,
+            kind=Kind.PARAM,
+            timestamp=3,
+            experiment_id="1",
+            run_id="r1",
+            key="p",
+            text="2",
+        ),
+        _row(
+            writer="w-c",
+            seq=0,
+            kind=Kind.PARAM,
+            timestamp=3,
+            experiment_id="1",
+            run_id="r1",
+            key="p",
+            text="2",
+        ),
     ]
     frame = pl.DataFrame(rows, schema=EVENT_SCHEMA)
     write_segment(store_uri, rel_dir, frame, "w-a-0000000001.parquet")
@@ -908,3 +1018,6 @@ def test_param_conflict_rows_survive_compaction(store_uri: str) -> None:
     assert before.height == 2
     compact_stream(location, partition_stream("1"))
     assert canon(partition_tables(location, "1").param_conflicts) == canon(before)
+
+
+n(before)

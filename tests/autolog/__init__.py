@@ -1,0 +1,1 @@
+"""Autologging and model logging: differential tests against MLflow's autologging, plus eventlog's own."""
