@@ -8,8 +8,9 @@ metrics tables per key the filter or the ordering names — not the whole store.
 from __future__ import annotations
 
 import io
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import cast
 
 import polars as pl
 
@@ -55,6 +56,9 @@ class LazyRunTables:
     params_by_run: pl.LazyFrame
     tags_by_run: pl.LazyFrame
     latest_metrics_by_run: pl.LazyFrame
+    # Local Parquet paths of the view's tables (empty for a folded partition or a remote store): lets a
+    # page gather read exactly the row groups it needs.
+    files: Mapping[str, str] = field(default_factory=dict)
 
 
 def _scan(location: Location, rel: str) -> pl.LazyFrame:
@@ -72,6 +76,7 @@ def _lazy_view(location: Location, commit: Commit) -> LazyRunTables:
         return table(f"{name}_by_run") if f"{name}_by_run" in commit.tables else table(name)
 
     history = [_scan(location, rel) for rel in commit.history]
+    files = {name: location.local_path(rel) for name, rel in commit.tables.items()}
     return LazyRunTables(
         runs=table("runs"),
         params=table("params"),
@@ -83,6 +88,7 @@ def _lazy_view(location: Location, commit: Commit) -> LazyRunTables:
         params_by_run=by_run("params"),
         tags_by_run=by_run("tags"),
         latest_metrics_by_run=by_run("latest_metrics"),
+        files={name: path for name, path in files.items() if path is not None},
     )
 
 
@@ -202,6 +208,20 @@ def search_run_ids(
     return [(key >> 32, key & 0xFFFFFFFF) for key in found]
 
 
+def _gather(part: LazyRunTables, name: str, indexes: list[int]) -> pl.LazyFrame:
+    """The rows of ``indexes`` (run_idx values) in one table; Polars prunes the row groups by their
+    run_idx statistics. A local view file that the footer says is empty is not scanned at all (a
+    scan has a fixed cost, and param_conflicts and artifacts are usually empty)."""
+    frame = cast(pl.LazyFrame, getattr(part, name))
+    path = part.files.get(name)
+    if path is not None:
+        import pyarrow.parquet as pq
+
+        if pq.read_metadata(path).num_rows == 0:
+            return frame.head(0)
+    return frame.filter(pl.col("run_idx").is_in(indexes))
+
+
 def collect_runs(parts: Sequence[LazyRunTables], page: Sequence[tuple[int, int]]) -> RunTables:
     """The tables of just the runs of one page (for turning it into entities), gathered by run_idx —
     an integer column, cheap to scan — in one parallel collect."""
@@ -212,9 +232,7 @@ def collect_runs(parts: Sequence[LazyRunTables], page: Sequence[tuple[int, int]]
         by_part.setdefault(part, []).append(run_idx)
     names = ("runs", "params_by_run", "param_conflicts", "tags_by_run", "latest_metrics_by_run", "artifacts")
     queries = [
-        getattr(parts[part], name)
-        .filter(pl.col("run_idx").is_in(indexes))
-        .with_columns(_part=pl.lit(part, pl.Int64))
+        _gather(parts[part], name, indexes).with_columns(_part=pl.lit(part, pl.Int64))
         for name in names
         for part, indexes in by_part.items()
     ]
