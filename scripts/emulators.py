@@ -29,6 +29,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
@@ -142,7 +143,7 @@ def _spawn(
 ) -> Emulator:
     log_dir.mkdir(parents=True, exist_ok=True)
     log_path = log_dir / f"{name}.log"
-    log = open(log_path, "ab")  # noqa: SIM115 - closed by Emulator.stop
+    log = open(log_path, "ab")
     log.write(f"$ {' '.join(cmd)}\n".encode())
     log.flush()
     process = subprocess.Popen(
@@ -174,12 +175,12 @@ def _spawn(
         time.sleep(0.05)
 
 
-def _start_on_free_port(start: object, attempts: int = 3) -> Emulator:
+def _start_on_free_port(start: Callable[[int], Emulator], attempts: int = 3) -> Emulator:
     """Call ``start(port)``; a port taken between choosing and binding it gets a new port."""
     error: EmulatorError | None = None
     for _ in range(attempts):
         try:
-            return start(free_port())  # type: ignore[operator,no-any-return]
+            return start(free_port())
         except EmulatorError as exc:
             error = exc
     assert error is not None

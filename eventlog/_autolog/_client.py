@@ -99,7 +99,9 @@ class AutologgingClient:
         clean = truncate_dict(tags, MAX_ENTITY_KEY_LENGTH, MAX_TAG_VAL_LENGTH)
         self._ops(run_id).tags.extend((str(k), str(v)) for k, v in clean.items())
 
-    def log_metrics(self, run_id: str | PendingRunId, metrics: dict[str, Any], step: int | None = None) -> None:
+    def log_metrics(
+        self, run_id: str | PendingRunId, metrics: dict[str, Any], step: int | None = None
+    ) -> None:
         clean = truncate_dict(metrics, MAX_ENTITY_KEY_LENGTH)
         timestamp = now_ms()
         self._ops(run_id).metrics.extend((str(k), v, timestamp, step or 0) for k, v in clean.items())
@@ -159,6 +161,5 @@ class AutologgingClient:
                 attempt(client.set_terminated, run_id, status=status, end_time=end_time)
         if failures:
             raise MlflowException(
-                "The following failures occurred while performing one or more logging operations: "
-                f"{failures}"
+                f"The following failures occurred while performing one or more logging operations: {failures}"
             )

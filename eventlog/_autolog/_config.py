@@ -124,7 +124,7 @@ def autologging_integration(name: str) -> Callable[[F], F]:
 
             with conf_lock:
                 config = dict(defaults)
-                config.update(zip(names, args))
+                config.update(zip(names, args, strict=False))
                 config.update(kwargs)
                 AUTOLOGGING_INTEGRATIONS[name] = config
                 _patch.revert_patches(name)

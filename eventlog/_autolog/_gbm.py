@@ -125,9 +125,11 @@ def _barh_plot(features: Sequence[str], importance: Any, importance_type: str, p
     offsets = np.linspace(-0.5, 0.5, n_classes) / 2 if n_classes > 1 else [0.0]
     bar_height = 0.5 / max(n_classes - 1, 1)
     ylocs = np.arange(n_features)
-    for row, (yloc, per_class_values) in enumerate(zip(ylocs, matrix)):
-        for cls, (offset, value) in enumerate(zip(offsets, per_class_values)):
-            bar = ax.barh(yloc + offset, value, align="center", height=bar_height, color=colors[cls % len(colors)])
+    for row, (yloc, per_class_values) in enumerate(zip(ylocs, matrix, strict=True)):
+        for cls, (offset, value) in enumerate(zip(offsets, per_class_values, strict=False)):
+            bar = ax.barh(
+                yloc + offset, value, align="center", height=bar_height, color=colors[cls % len(colors)]
+            )
             if per_class and row == 0:
                 bar.set_label(f"Class {cls}")
     ax.set_yticks(ylocs)

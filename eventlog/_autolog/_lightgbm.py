@@ -25,13 +25,13 @@ from eventlog._autolog._gbm import (
     patch_metric_names,
     patched_dataset_init,
 )
-from eventlog._autolog._sklearn import SklearnTrainingSession, autolog_impl as sklearn_autolog_impl
+from eventlog._autolog._sklearn import SklearnTrainingSession
+from eventlog._autolog._sklearn import autolog_impl as sklearn_autolog_impl
 from eventlog._autolog._utils import (
     ENSURE_AUTOLOGGING_ENABLED_TEXT,
     fn_args_as_params,
     resolve_input_example_and_signature,
 )
-from eventlog._autolog._warnings import logger
 
 __all__ = ["autolog_impl"]
 
@@ -66,7 +66,9 @@ def autolog_impl(
 
     import eventlog
 
-    def make_callback(metrics_logger: BatchMetricsLogger, eval_results: list[dict[str, Any]]) -> Callable[[Any], None]:
+    def make_callback(
+        metrics_logger: BatchMetricsLogger, eval_results: list[dict[str, Any]]
+    ) -> Callable[[Any], None]:
         def eventlog_autolog_callback(env: Any) -> None:
             values = {}
             for item in env.evaluation_result_list:
@@ -104,7 +106,9 @@ def autolog_impl(
 
         if model.best_iteration > 0:
             extra_step = len(eval_results)
-            client.log_metrics(run_id, {"stopped_iteration": extra_step, "best_iteration": model.best_iteration})
+            client.log_metrics(
+                run_id, {"stopped_iteration": extra_step, "best_iteration": model.best_iteration}
+            )
             client.log_metrics(run_id, eval_results[model.best_iteration - 1], step=extra_step)
             client.flush()
 
@@ -114,7 +118,7 @@ def autolog_impl(
             log_feature_importance(
                 "LightGBM",
                 importance_type,
-                dict(zip(features, np.asarray(importance).tolist())),
+                dict(zip(features, np.asarray(importance).tolist(), strict=False)),
                 (features, importance),
                 json_indent=2,
             )
@@ -152,11 +156,21 @@ def autolog_impl(
 
     _patch.safe_patch(FLAVOR_NAME, lightgbm.Dataset, "__init__", patched_dataset_init)
     _patch.safe_patch(
-        FLAVOR_NAME, lightgbm, "train", functools.partial(train, log_models), manage_run=True, extra_tags=extra_tags
+        FLAVOR_NAME,
+        lightgbm,
+        "train",
+        functools.partial(train, log_models),
+        manage_run=True,
+        extra_tags=extra_tags,
     )
     # The sklearn API logs its model itself (as the estimator class), after fit.
     _patch.safe_patch(
-        FLAVOR_NAME, lightgbm.sklearn, "train", functools.partial(train, False), manage_run=True, extra_tags=extra_tags
+        FLAVOR_NAME,
+        lightgbm.sklearn,
+        "train",
+        functools.partial(train, False),
+        manage_run=True,
+        extra_tags=extra_tags,
     )
     sklearn_autolog_impl(
         flavor_name=FLAVOR_NAME,

@@ -26,9 +26,9 @@ import functools
 import inspect
 import threading
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, ClassVar
 
 from eventlog._autolog._config import (
     autologging_is_disabled,
@@ -67,7 +67,7 @@ _POINTS: dict[tuple[int, str], _PatchPoint] = {}
 _BY_INTEGRATION: dict[str, set[tuple[int, str]]] = {}
 
 
-def _own_namespace(obj: Any) -> dict[str, Any] | None:
+def _own_namespace(obj: Any) -> Mapping[str, Any] | None:
     try:
         namespace = object.__getattribute__(obj, "__dict__")
     except AttributeError:
@@ -186,7 +186,7 @@ def new_training_session_class() -> Any:
     """
 
     class _TrainingSession:
-        _stack: list[_TrainingSession] = []
+        _stack: ClassVar[list[_TrainingSession]] = []
 
         def __init__(self, estimator: Any, allow_children: bool = True) -> None:
             self.estimator = estimator

@@ -144,7 +144,9 @@ class _MetricsManager:
         self._model_runs: dict[int, str] = {}
         self._model_ids: dict[int, str] = {}
         self._predictions: dict[int, tuple[str, str, str | None]] = {}
-        self._eval_datasets: defaultdict[str, defaultdict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
+        self._eval_datasets: defaultdict[str, defaultdict[str, list[int]]] = defaultdict(
+            lambda: defaultdict(list)
+        )
         self._calls: defaultdict[str, defaultdict[str, list[tuple[str, str]]]] = defaultdict(
             lambda: defaultdict(list)
         )
@@ -196,10 +198,9 @@ class _MetricsManager:
         name = inspect_original_var_name(eval_dataset, fallback_name="unknown_dataset")
         run_id = self.get_run_id_for_model(model) or ""
         registered = self._eval_datasets[run_id][name]
-        for index, dataset_id in enumerate(registered):
-            if dataset_id == id(eval_dataset):
-                break
-        else:
+        try:
+            index = registered.index(id(eval_dataset))
+        except ValueError:
             index = len(registered)
             registered.append(id(eval_dataset))
         return self.name_with_index(name, index)
@@ -210,7 +211,9 @@ class _MetricsManager:
         self._remember(self._predictions, result, (dataset_name, run_id, model_id))
 
     @staticmethod
-    def gen_metric_call_command(self_obj: Any, metric_fn: Callable[..., Any], *args: Any, **kwargs: Any) -> str:
+    def gen_metric_call_command(
+        self_obj: Any, metric_fn: Callable[..., Any], *args: Any, **kwargs: Any
+    ) -> str:
         import numpy as np
 
         def arg_to_str(arg: Any) -> str:
@@ -228,13 +231,15 @@ class _MetricsManager:
             fn_name = metric_fn.__name__
         parts = []
         # Plain loops: a comprehension's frame would shadow the caller's variable names.
-        for name, arg in zip(names, args):
+        for name, arg in zip(names, args, strict=False):
             parts.append(f"{name}={arg_to_str(arg)}")
         for name, arg in kwargs.items():
             parts.append(f"{name}={arg_to_str(arg)}")
         return f"{fn_name}({', '.join(parts)})"
 
-    def register_metric_api_call(self, run_id: str, metric_name: str, dataset_name: str, call_command: str) -> str:
+    def register_metric_api_call(
+        self, run_id: str, metric_name: str, dataset_name: str, call_command: str
+    ) -> str:
         calls = self._calls[run_id][metric_name]
         key = f"{self.name_with_index(metric_name, len(calls))}_{dataset_name}"
         calls.append((key, call_command))
@@ -331,7 +336,9 @@ def autolog_impl(
         example_error: Exception | None = None
         example: Any = None
         try:
-            example = deepcopy(get_X_y_and_sample_weight(self.fit, args, kwargs)[0][:INPUT_EXAMPLE_SAMPLE_ROWS])
+            example = deepcopy(
+                get_X_y_and_sample_weight(self.fit, args, kwargs)[0][:INPUT_EXAMPLE_SAMPLE_ROWS]
+            )
         except Exception as exc:
             example_error = exc
 
@@ -387,7 +394,9 @@ def autolog_impl(
             raise pre_training_error
         return result
 
-    def _log_posttraining_metadata(client: AutologgingClient, estimator: Any, X: Any, y: Any, sample_weight: Any) -> None:
+    def _log_posttraining_metadata(
+        client: AutologgingClient, estimator: Any, X: Any, y: Any, sample_weight: Any
+    ) -> None:
         from eventlog.models import infer_signature
 
         example_error: Exception | None = None
@@ -474,7 +483,9 @@ def autolog_impl(
             try:
                 import pandas as pd
 
-                log_parameter_search_results_as_artifact(pd.DataFrame.from_dict(estimator.cv_results_), run_id)
+                log_parameter_search_results_as_artifact(
+                    pd.DataFrame.from_dict(estimator.cv_results_), run_id
+                )
             except Exception as exc:
                 logger.warning("Failed to log parameter search results as an artifact. Exception: %s", exc)
 
@@ -519,7 +530,9 @@ def autolog_impl(
             command = METRICS_MANAGER.gen_metric_call_command(None, original, *args, **kwargs)
             run_id, dataset_name, _ = METRICS_MANAGER.get_info_for_metric_api_call(args, kwargs)
             if run_id and dataset_name:
-                key = METRICS_MANAGER.register_metric_api_call(run_id, original.__name__, dataset_name, command)
+                key = METRICS_MANAGER.register_metric_api_call(
+                    run_id, original.__name__, dataset_name, command
+                )
                 METRICS_MANAGER.log_post_training_metric(run_id, key, metric)
         return metric
 
@@ -553,7 +566,9 @@ def autolog_impl(
     fit_patch = functools.partial(patched_fit, fit_impl, allow_children)
     for cls in classes:
         for name in ("fit", "fit_transform", "fit_predict"):
-            _patch_method_if_available(flavor_name, cls, name, fit_patch, manage_run=True, extra_tags=extra_tags)
+            _patch_method_if_available(
+                flavor_name, cls, name, fit_patch, manage_run=True, extra_tags=extra_tags
+            )
         for name in ("predict", "predict_proba", "transform", "predict_log_proba"):
             _patch_method_if_available(flavor_name, cls, name, patched_predict, manage_run=False)
         _patch_method_if_available(flavor_name, cls, "score", patched_model_score, manage_run=False)

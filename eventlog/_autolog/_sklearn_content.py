@@ -99,7 +99,9 @@ def _compute(metrics: list[_Metric]) -> dict[str, Any]:
     return values
 
 
-def _classifier_metrics(estimator: Any, prefix: str, X: Any, y_true: Any, sample_weight: Any, pos_label: Any) -> dict[str, Any]:
+def _classifier_metrics(
+    estimator: Any, prefix: str, X: Any, y_true: Any, sample_weight: Any, pos_label: Any
+) -> dict[str, Any]:
     import sklearn.metrics
 
     average = "weighted" if pos_label is None else "binary"
@@ -120,7 +122,12 @@ def _classifier_metrics(estimator: Any, prefix: str, X: Any, y_true: Any, sample
         y_proba = estimator.predict_proba(X)
         # Positional: sklearn 1.9 renamed log_loss's second argument (y_pred -> y_proba).
         metrics.append(
-            _Metric(prefix + "log_loss", sklearn.metrics.log_loss, (y_true, y_proba), {"sample_weight": sample_weight})
+            _Metric(
+                prefix + "log_loss",
+                sklearn.metrics.log_loss,
+                (y_true, y_proba),
+                {"sample_weight": sample_weight},
+            )
         )
         if len(y_proba[0]) == 2:
             y_proba = y_proba[:, 1]  # binary: the scores of the greater label
@@ -141,22 +148,32 @@ def _classifier_metrics(estimator: Any, prefix: str, X: Any, y_true: Any, sample
     return _compute(metrics)
 
 
-def _regressor_metrics(estimator: Any, prefix: str, X: Any, y_true: Any, sample_weight: Any) -> dict[str, Any]:
+def _regressor_metrics(
+    estimator: Any, prefix: str, X: Any, y_true: Any, sample_weight: Any
+) -> dict[str, Any]:
     import numpy as np
     import sklearn.metrics
 
     y_pred = estimator.predict(X)
     kwargs = {"sample_weight": sample_weight, "multioutput": "uniform_average"}
-    values = _compute([
-        _Metric(prefix + "mean_squared_error", sklearn.metrics.mean_squared_error, (y_true, y_pred), kwargs),
-        _Metric(prefix + "mean_absolute_error", sklearn.metrics.mean_absolute_error, (y_true, y_pred), kwargs),
-        _Metric(prefix + "r2_score", sklearn.metrics.r2_score, (y_true, y_pred), kwargs),
-    ])
+    values = _compute(
+        [
+            _Metric(
+                prefix + "mean_squared_error", sklearn.metrics.mean_squared_error, (y_true, y_pred), kwargs
+            ),
+            _Metric(
+                prefix + "mean_absolute_error", sklearn.metrics.mean_absolute_error, (y_true, y_pred), kwargs
+            ),
+            _Metric(prefix + "r2_score", sklearn.metrics.r2_score, (y_true, y_pred), kwargs),
+        ]
+    )
     values[prefix + "root_mean_squared_error"] = np.sqrt(values[prefix + "mean_squared_error"])
     return values
 
 
-def _classifier_artifacts(estimator: Any, prefix: str, X: Any, y_true: Any, sample_weight: Any) -> list[_Artifact]:
+def _classifier_artifacts(
+    estimator: Any, prefix: str, X: Any, y_true: Any, sample_weight: Any
+) -> list[_Artifact]:
     import sklearn.metrics
 
     def plot_confusion_matrix(**kwargs: Any) -> Any:
@@ -166,11 +183,13 @@ def _classifier_artifacts(estimator: Any, prefix: str, X: Any, y_true: Any, samp
         labels = getattr(estimator, "classes_", None)
         if labels is None:
             labels = set(y_true)
-        with matplotlib.rc_context({
-            "font.size": min(8.0, 50.0 / len(labels)),
-            "axes.labelsize": 8.0,
-            "figure.dpi": 175,
-        }):
+        with matplotlib.rc_context(
+            {
+                "font.size": min(8.0, 50.0 / len(labels)),
+                "axes.labelsize": 8.0,
+                "figure.dpi": 175,
+            }
+        ):
             _, ax = plt.subplots(1, 1, figsize=(6.0, 4.0))
             return sklearn.metrics.ConfusionMatrixDisplay.from_estimator(**kwargs, ax=ax)
 
@@ -192,7 +211,9 @@ def _classifier_artifacts(estimator: Any, prefix: str, X: Any, y_true: Any, samp
     if len(set(y_true)) == 2:
         common = {"estimator": estimator, "X": X, "y": y_true, "sample_weight": sample_weight}
         artifacts.append(
-            _Artifact(prefix + "roc_curve", sklearn.metrics.RocCurveDisplay.from_estimator, common, "ROC curve")
+            _Artifact(
+                prefix + "roc_curve", sklearn.metrics.RocCurveDisplay.from_estimator, common, "ROC curve"
+            )
         )
         artifacts.append(
             _Artifact(
@@ -214,7 +235,7 @@ def _log_plots(run_id: str, estimator: Any, artifacts: list[_Artifact]) -> None:
         return
     from eventlog import MlflowClient
 
-    config = {"savefig.dpi": 175, "figure.autolayout": True, "font.size": 8}
+    config: Any = {"savefig.dpi": 175, "figure.autolayout": True, "font.size": 8}
     with tempfile.TemporaryDirectory(prefix="eventlog-autolog-") as tmp:
         for artifact in artifacts:
             try:
@@ -389,7 +410,8 @@ def create_child_runs_for_parameter_search(
         metrics = {
             key: value
             for key, value in row.items()
-            if not any(str(key).startswith(prefix) for prefix in ("param", "split")) and isinstance(value, Number)
+            if not any(str(key).startswith(prefix) for prefix in ("param", "split"))
+            and isinstance(value, Number)
         }
         client.log_metrics(child, metrics)
         client.set_terminated(child, end_time=end_time)

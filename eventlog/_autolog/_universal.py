@@ -46,7 +46,9 @@ def configure(params: dict[str, Any], exclude_flavors: list[str] | None) -> None
                 if is_testing():
                     raise
                 if accepted is None or not accepted.get("silent", False):
-                    logger.warning("Exception raised while enabling autologging for %s: %s", module.__name__, exc)
+                    logger.warning(
+                        "Exception raised while enabling autologging for %s: %s", module.__name__, exc
+                    )
 
     for library in sorted(targets):
         register_post_import_hook(setup_autologging, library, overwrite=True)

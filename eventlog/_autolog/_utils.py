@@ -10,8 +10,8 @@ from typing import Any
 from eventlog._autolog._warnings import logger
 
 __all__ = [
-    "INPUT_EXAMPLE_SAMPLE_ROWS",
     "ENSURE_AUTOLOGGING_ENABLED_TEXT",
+    "INPUT_EXAMPLE_SAMPLE_ROWS",
     "InputExampleInfo",
     "arg_names",
     "fn_args_as_params",
@@ -21,9 +21,7 @@ __all__ = [
 ]
 
 INPUT_EXAMPLE_SAMPLE_ROWS = 5
-ENSURE_AUTOLOGGING_ENABLED_TEXT = (
-    "please ensure that autologging is enabled before constructing the dataset."
-)
+ENSURE_AUTOLOGGING_ENABLED_TEXT = "please ensure that autologging is enabled before constructing the dataset."
 
 
 class InputExampleInfo:
@@ -44,13 +42,15 @@ def fn_args_as_params(
 ) -> dict[str, Any]:
     """The call's arguments by name: positional ones, keyword ones, then defaults of the rest."""
     params = [p for p in inspect.signature(fn).parameters.values() if p.name != "self"]
-    out = {p.name: value for p, value in zip(params[: len(args)], args)}
+    out = {p.name: value for p, value in zip(params[: len(args)], args, strict=False)}
     out.update(kwargs)
     out.update({p.name: p.default for p in params[len(args) :] if p.name not in kwargs})
     return {k: v for k, v in out.items() if k not in unlogged}
 
 
-def instance_method_first_arg(method: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+def instance_method_first_arg(
+    method: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> Any:
     """The first argument after ``self`` of a method call, given positionally or by name."""
     if args:
         return args[0]
@@ -112,8 +112,10 @@ def resolve_input_example_and_signature(
             signature = infer_model_signature(input_example)
         except Exception as exc:
             signature_failure = f"Failed to infer model signature: {exc}"
-    if signature is None and input_example is not None and (
-        not log_model_signature or signature_failure is not None
+    if (
+        signature is None
+        and input_example is not None
+        and (not log_model_signature or signature_failure is not None)
     ):
         signature = False
     if log_input_example and example_failure is not None:

@@ -50,7 +50,9 @@ class _SilentFilter(logging.Filter):
         return not _state.silent_logs
 
 
-logger.addFilter(_SilentFilter())
+# Silent mode covers every eventlog logger autologging code may log through.
+for _name in ("eventlog", "eventlog.autolog", "eventlog.models"):
+    logging.getLogger(_name).addFilter(_SilentFilter())
 
 
 def _is_own(filename: str) -> bool:

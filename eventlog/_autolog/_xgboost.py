@@ -25,7 +25,8 @@ from eventlog._autolog._gbm import (
     patch_metric_names,
     patched_dataset_init,
 )
-from eventlog._autolog._sklearn import SklearnTrainingSession, autolog_impl as sklearn_autolog_impl
+from eventlog._autolog._sklearn import SklearnTrainingSession
+from eventlog._autolog._sklearn import autolog_impl as sklearn_autolog_impl
 from eventlog._autolog._utils import (
     ENSURE_AUTOLOGGING_ENABLED_TEXT,
     arg_names,
@@ -53,7 +54,7 @@ _UNLOGGED_TRAIN_ARGS = [
 def _callback_class() -> type:
     import xgboost
 
-    class AutologCallback(xgboost.callback.TrainingCallback):  # type: ignore[misc]
+    class AutologCallback(xgboost.callback.TrainingCallback):
         def __init__(self, metrics_logger: BatchMetricsLogger, eval_results: list[dict[str, Any]]) -> None:
             super().__init__()
             self.metrics_logger = metrics_logger
@@ -144,7 +145,11 @@ def autolog_impl(
             from eventlog import xgboost as xgb_flavor
 
             xgb_flavor.log_model(
-                model, name="model", signature=signature, input_example=input_example, model_format=model_format
+                model,
+                name="model",
+                signature=signature,
+                input_example=input_example,
+                model_format=model_format,
             )
 
         early_stopping_index = names.index("early_stopping_rounds")
@@ -161,7 +166,7 @@ def autolog_impl(
             plot = None
             try:
                 importance = model.get_score(importance_type=importance_type)
-                features, values = zip(*importance.items())
+                features, values = zip(*importance.items(), strict=True)
                 plot = (features, values)
             except Exception:
                 logger.exception(
@@ -180,11 +185,21 @@ def autolog_impl(
         return original(*args, **kwargs)
 
     _patch.safe_patch(
-        FLAVOR_NAME, xgboost, "train", functools.partial(train, log_models), manage_run=True, extra_tags=extra_tags
+        FLAVOR_NAME,
+        xgboost,
+        "train",
+        functools.partial(train, log_models),
+        manage_run=True,
+        extra_tags=extra_tags,
     )
     # The sklearn API logs its model itself (as the estimator class), after fit.
     _patch.safe_patch(
-        FLAVOR_NAME, xgboost.sklearn, "train", functools.partial(train, False), manage_run=True, extra_tags=extra_tags
+        FLAVOR_NAME,
+        xgboost.sklearn,
+        "train",
+        functools.partial(train, False),
+        manage_run=True,
+        extra_tags=extra_tags,
     )
     _patch.safe_patch(FLAVOR_NAME, xgboost.DMatrix, "__init__", patched_dataset_init)
     sklearn_autolog_impl(

@@ -3,7 +3,7 @@
     import eventlog as mlflow
 
     mlflow.lightgbm.autolog()
-    booster = lightgbm.train(params, train_set, valid_sets=[valid_set], callbacks=[lightgbm.early_stopping(5)])
+    booster = lightgbm.train(params, train_set, valid_sets=[valid], callbacks=[lightgbm.early_stopping(5)])
     loaded = mlflow.lightgbm.load_model(f"runs:/{mlflow.last_active_run().info.run_id}/model")
 
 A Booster is saved in LightGBM's text format (``model.lgb``); a scikit-learn-API model (LGBMClassifier...)
@@ -56,7 +56,9 @@ def get_default_pip_requirements(include_cloudpickle: bool = False, include_skop
 def get_default_conda_env(include_cloudpickle: bool = False, include_skops: bool = False) -> dict[str, Any]:
     from eventlog.models._env import _conda_env, pinned_requirement
 
-    return _conda_env([pinned_requirement("eventlog"), *get_default_pip_requirements(include_cloudpickle, include_skops)])
+    return _conda_env(
+        [pinned_requirement("eventlog"), *get_default_pip_requirements(include_cloudpickle, include_skops)]
+    )
 
 
 def _class_name(obj: Any) -> str:
@@ -147,7 +149,8 @@ def save_model(
     model.model_size_bytes = directory_size(path)
     model.save(os.path.join(path, MLMODEL_FILE_NAME))
     defaults = get_default_pip_requirements(
-        include_cloudpickle=not is_booster and serialization_format == sk_flavor.SERIALIZATION_FORMAT_CLOUDPICKLE,
+        include_cloudpickle=not is_booster
+        and serialization_format == sk_flavor.SERIALIZATION_FORMAT_CLOUDPICKLE,
         include_skops=not is_booster and serialization_format == sk_flavor.SERIALIZATION_FORMAT_SKOPS,
     )
     write_environment(path, defaults, conda_env, pip_requirements, extra_pip_requirements)
@@ -267,7 +270,9 @@ def autolog(
     from eventlog._autolog._lightgbm import autolog_impl
 
     if registered_model_name is not None:
-        _logger.warning("eventlog has no model registry: registered_model_name=%r is ignored.", registered_model_name)
+        _logger.warning(
+            "eventlog has no model registry: registered_model_name=%r is ignored.", registered_model_name
+        )
     autolog_impl(
         log_input_examples=log_input_examples,
         log_model_signatures=log_model_signatures,

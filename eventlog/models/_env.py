@@ -25,9 +25,9 @@ __all__ = [
     "CONSTRAINTS_FILE_NAME",
     "PYTHON_ENV_FILE_NAME",
     "REQUIREMENTS_FILE_NAME",
+    "pickle_requirements",
     "pinned_requirement",
     "validate_env_arguments",
-    "pickle_requirements",
     "write_environment",
 ]
 
@@ -57,23 +57,31 @@ def _module_distributions() -> dict[str, list[str]]:
 def _top_level_modules_in_pickle(path: str) -> set[str]:
     """The top-level packages named by the GLOBAL / STACK_GLOBAL opcodes of a pickle file."""
     modules: set[str] = set()
-    strings: list[str] = []
-    memo: dict[int, Any] = {}
+    strings: list[str] = []  # every string pushed, in order (module and name precede STACK_GLOBAL)
+    memo: dict[int, str | None] = {}
+    last: str | None = None  # what the previous opcode pushed, if it was a string
     with open(path, "rb") as fh:
         for opcode, arg, _ in pickletools.genops(fh):
             name = opcode.name
+            pushed: str | None = None
             if name == "GLOBAL" and isinstance(arg, str):
                 modules.add(arg.split(" ", 1)[0].split(".", 1)[0])
-            elif name in ("SHORT_BINUNICODE", "BINUNICODE", "BINUNICODE8", "UNICODE"):
-                strings.append(arg)
-            elif name == "MEMOIZE" and strings:
-                memo[len(memo)] = strings[-1]
-            elif name in ("BINPUT", "LONG_BINPUT", "PUT") and strings:
-                memo[int(arg)] = strings[-1]
-            elif name in ("BINGET", "LONG_BINGET", "GET") and isinstance(memo.get(int(arg)), str):
-                strings.append(memo[int(arg)])
+            elif name in ("SHORT_BINUNICODE", "BINUNICODE", "BINUNICODE8", "UNICODE") and isinstance(
+                arg, str
+            ):
+                pushed = arg
+            elif name == "MEMOIZE":
+                memo[len(memo)] = last
+            elif name in ("BINPUT", "LONG_BINPUT", "PUT") and isinstance(arg, int):
+                memo[arg] = last
+            elif name in ("BINGET", "LONG_BINGET", "GET") and isinstance(arg, int):
+                pushed = memo.get(arg)
             elif name == "STACK_GLOBAL" and len(strings) >= 2:
                 modules.add(strings[-2].split(".", 1)[0])
+            if pushed is not None:
+                strings.append(pushed)
+            if name not in ("MEMOIZE", "BINPUT", "LONG_BINPUT", "PUT"):
+                last = pushed
     return modules
 
 
@@ -83,7 +91,7 @@ def pickle_requirements(path: str) -> list[str]:
         modules = _top_level_modules_in_pickle(path)
     except Exception:
         return []
-    stdlib = getattr(sys, "stdlib_module_names", frozenset())
+    stdlib: frozenset[str] = getattr(sys, "stdlib_module_names", frozenset())
     distributions = _module_distributions()
     found: set[str] = set()
     for module in modules:

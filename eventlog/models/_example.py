@@ -111,7 +111,9 @@ class Example:
         elif _is_sparse(example):
             from scipy.sparse import csc_matrix
 
-            self.info["type"] = "sparse_matrix_csc" if isinstance(example, csc_matrix) else "sparse_matrix_csr"
+            self.info["type"] = (
+                "sparse_matrix_csc" if isinstance(example, csc_matrix) else "sparse_matrix_csr"
+            )
             serving = {"inputs": example.toarray()}
             data = {
                 "data": _without_nans(example.data).tolist(),
@@ -120,7 +122,7 @@ class Example:
                 "shape": list(example.shape),
             }
         elif pd is not None and isinstance(example, pd.DataFrame):
-            split = example.astype(object).where(example.notnull(), None).to_dict(orient="split")
+            split = example.where(example.notnull(), None).to_dict(orient="split")
             del split["index"]
             if list(example.columns) == list(range(len(example.columns))):
                 del split["columns"]

@@ -301,7 +301,8 @@ def download_model(model_uri: str | os.PathLike[str], dst_path: str | None = Non
         run_id, _, rel = rest.partition("/")
         if not run_id:
             raise MlflowException.invalid_parameter_value(
-                f"Not a proper runs:/ URI: {uri}. Runs URIs must be of the form 'runs:/<run_id>/run-relative/path/to/artifact'"
+                f"Not a proper runs:/ URI: {uri}. Runs URIs must be of the form "
+                "'runs:/<run_id>/run-relative/path/to/artifact'"
             )
         from eventlog import MlflowClient
 

@@ -69,7 +69,9 @@ class AnyType:
 class ColSpec:
     """A named (or unnamed) column of a data type."""
 
-    def __init__(self, type: DataType | AnyType | str, name: str | None = None, required: bool = True) -> None:
+    def __init__(
+        self, type: DataType | AnyType | str, name: str | None = None, required: bool = True
+    ) -> None:
         if isinstance(type, str):
             type = AnyType() if type == "any" else DataType[type]
         self.type = type
@@ -77,7 +79,9 @@ class ColSpec:
         self.required = required
 
     def to_dict(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"type": self.type.name} if isinstance(self.type, DataType) else self.type.to_dict()
+        d: dict[str, Any] = (
+            {"type": self.type.name} if isinstance(self.type, DataType) else self.type.to_dict()
+        )
         if self.name is not None:
             d["name"] = self.name
         d["required"] = self.required
@@ -92,7 +96,11 @@ class ColSpec:
 
     def __repr__(self) -> str:
         required = "required" if self.required else "optional"
-        return f"{self.type!r} ({required})" if self.name is None else f"{self.name!r}: {self.type!r} ({required})"
+        return (
+            f"{self.type!r} ({required})"
+            if self.name is None
+            else f"{self.name!r}: {self.type!r} ({required})"
+        )
 
 
 class TensorSpec:
@@ -169,7 +177,9 @@ class Schema:
 class ParamSpec:
     """An inference parameter: name, type, default and shape (None for scalars, (-1,) for lists)."""
 
-    def __init__(self, name: str, dtype: DataType | str, default: Any, shape: tuple[int, ...] | None = None) -> None:
+    def __init__(
+        self, name: str, dtype: DataType | str, default: Any, shape: tuple[int, ...] | None = None
+    ) -> None:
         self.name = name
         self.dtype = DataType[dtype] if isinstance(dtype, str) else dtype
         self.default = default
@@ -181,9 +191,9 @@ class ParamSpec:
             default = default.isoformat()
         return {
             "name": self.name,
-            "type": self.dtype.name,
             "default": default,
             "shape": list(self.shape) if self.shape is not None else None,
+            "type": self.dtype.name,
         }
 
     def __eq__(self, other: object) -> bool:
@@ -202,10 +212,14 @@ class ParamSchema:
 
     @classmethod
     def from_json(cls, text: str) -> ParamSchema:
-        return cls([
-            ParamSpec(p["name"], p["type"], p.get("default"), tuple(p["shape"]) if p.get("shape") else None)
-            for p in json.loads(text)
-        ])
+        return cls(
+            [
+                ParamSpec(
+                    p["name"], p["type"], p.get("default"), tuple(p["shape"]) if p.get("shape") else None
+                )
+                for p in json.loads(text)
+            ]
+        )
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, ParamSchema) and self.params == other.params
@@ -370,9 +384,12 @@ def infer_schema(data: Any) -> Schema:
         return Schema([ColSpec(DataType.string)])
     if isinstance(data, dict):
         if data and all(isinstance(v, np.ndarray) for v in data.values()):
-            return Schema([
-                TensorSpec(_tensor_dtype(v.dtype), _variable_shape(v.shape), name=k) for k, v in data.items()
-            ])
+            return Schema(
+                [
+                    TensorSpec(_tensor_dtype(v.dtype), _variable_shape(v.shape), name=k)
+                    for k, v in data.items()
+                ]
+            )
         specs: list[ColSpec | TensorSpec] = []
         for name, value in data.items():
             values = value if isinstance(value, list) else [value]
@@ -381,29 +398,35 @@ def infer_schema(data: Any) -> Schema:
     elif pd is not None and isinstance(data, pd.Series):
         schema = Schema([ColSpec(_column_type(data), name=data.name, required=_required(data))])
     elif pd is not None and isinstance(data, pd.DataFrame):
-        schema = Schema([
-            ColSpec(_column_type(data[col]), name=col, required=_required(data[col])) for col in data.columns
-        ])
+        schema = Schema(
+            [
+                ColSpec(_column_type(data[col]), name=col, required=_required(data[col]))
+                for col in data.columns
+            ]
+        )
     elif isinstance(data, np.ndarray):
         if data.dtype.kind == "O":
             raise _InferenceError("Cannot infer a tensor spec from an object array")
         schema = Schema([TensorSpec(_tensor_dtype(data.dtype), _variable_shape(data.shape))])
     elif sparse and isinstance(data, sparse):
-        schema = Schema([TensorSpec(_tensor_dtype(data.data.dtype), _variable_shape(data.shape))])
+        matrix: Any = data
+        schema = Schema([TensorSpec(_tensor_dtype(matrix.data.dtype), _variable_shape(matrix.shape))])
     elif isinstance(data, list):
         if all(isinstance(item, dict) for item in data):
             columns: dict[str, list[Any]] = {}
             for item in data:
                 for key, value in item.items():
                     columns.setdefault(key, []).append(value)
-            schema = Schema([
-                ColSpec(
-                    _values_datatype(values),
-                    name=name,
-                    required=all(item.get(name) is not None for item in data),
-                )
-                for name, values in columns.items()
-            ])
+            schema = Schema(
+                [
+                    ColSpec(
+                        _values_datatype(values),
+                        name=name,
+                        required=all(item.get(name) is not None for item in data),
+                    )
+                    for name, values in columns.items()
+                ]
+            )
         else:
             schema = Schema([ColSpec(_values_datatype(data))])
     else:

@@ -54,7 +54,9 @@ _logger = logging.getLogger("eventlog.models")
 def _default_serialization_format() -> str:
     import importlib.util
 
-    return SERIALIZATION_FORMAT_SKOPS if importlib.util.find_spec("skops") else SERIALIZATION_FORMAT_CLOUDPICKLE
+    return (
+        SERIALIZATION_FORMAT_SKOPS if importlib.util.find_spec("skops") else SERIALIZATION_FORMAT_CLOUDPICKLE
+    )
 
 
 def get_default_pip_requirements(include_cloudpickle: bool = False, include_skops: bool = False) -> list[str]:
@@ -71,7 +73,9 @@ def get_default_pip_requirements(include_cloudpickle: bool = False, include_skop
 def get_default_conda_env(include_cloudpickle: bool = False, include_skops: bool = False) -> dict[str, Any]:
     from eventlog.models._env import _conda_env, pinned_requirement
 
-    return _conda_env([pinned_requirement("eventlog"), *get_default_pip_requirements(include_cloudpickle, include_skops)])
+    return _conda_env(
+        [pinned_requirement("eventlog"), *get_default_pip_requirements(include_cloudpickle, include_skops)]
+    )
 
 
 class SklearnCustomModelPicklingError(pickle.PicklingError):
@@ -125,7 +129,7 @@ def _dump(sk_model: Any, output_path: str, serialization_format: str, skops_trus
     if serialization_format == SERIALIZATION_FORMAT_CLOUDPICKLE:
         import cloudpickle as pickler
     else:
-        pickler = pickle  # type: ignore[no-redef]
+        pickler = pickle
     with open(output_path, "wb") as out:
         try:
             pickler.dump(sk_model, out, protocol=pickle.DEFAULT_PROTOCOL)
@@ -203,14 +207,22 @@ def save_model(
         model.signature = signature
     if metadata is not None:
         model.metadata = metadata
-    subpath = _SKOPS_MODEL_DATA_SUBPATH if serialization_format == SERIALIZATION_FORMAT_SKOPS else _PICKLE_MODEL_DATA_SUBPATH
+    subpath = (
+        _SKOPS_MODEL_DATA_SUBPATH
+        if serialization_format == SERIALIZATION_FORMAT_SKOPS
+        else _PICKLE_MODEL_DATA_SUBPATH
+    )
     data_path = os.path.join(path, subpath)
     _dump(sk_model, data_path, serialization_format, skops_trusted_types)
     extra = copy_extra_files(extra_files, path)
     if hasattr(sk_model, pyfunc_predict_fn):
-        add_pyfunc_flavor(model, "eventlog.sklearn", code=code, model_path=subpath, predict_fn=pyfunc_predict_fn)
+        add_pyfunc_flavor(
+            model, "eventlog.sklearn", code=code, model_path=subpath, predict_fn=pyfunc_predict_fn
+        )
     else:
-        _logger.warning("Model was missing function: %s. Not logging python_function flavor!", pyfunc_predict_fn)
+        _logger.warning(
+            "Model was missing function: %s. Not logging python_function flavor!", pyfunc_predict_fn
+        )
     model.add_flavor(
         FLAVOR_NAME,
         pickled_model=subpath,

@@ -110,7 +110,9 @@ def save_model(
     )
     model.model_size_bytes = directory_size(path)
     model.save(os.path.join(path, MLMODEL_FILE_NAME))
-    write_environment(path, get_default_pip_requirements(), conda_env, pip_requirements, extra_pip_requirements)
+    write_environment(
+        path, get_default_pip_requirements(), conda_env, pip_requirements, extra_pip_requirements
+    )
 
 
 def log_model(
@@ -232,7 +234,9 @@ def autolog(
     from eventlog._autolog._xgboost import autolog_impl
 
     if registered_model_name is not None:
-        _logger.warning("eventlog has no model registry: registered_model_name=%r is ignored.", registered_model_name)
+        _logger.warning(
+            "eventlog has no model registry: registered_model_name=%r is ignored.", registered_model_name
+        )
     autolog_impl(
         importance_types=importance_types,
         log_input_examples=log_input_examples,

@@ -88,6 +88,8 @@ def disable_mlflow_autologging() -> None:
             getattr(mlflow, name).autolog(disable=True)
     if not AUTOLOGGING_INTEGRATIONS.get("mlflow", {}).get("disable", True):
         mlflow.autolog(disable=True)
+    # Forget the configurations too: a flavor "configured explicitly" would ignore a later autolog().
+    AUTOLOGGING_INTEGRATIONS.clear()
 
 
 def disable_eventlog_autologging() -> None:
@@ -233,7 +235,9 @@ class AutologCtx:
         out: dict[str, Any] = {}
         with tempfile.TemporaryDirectory() as tmp:
             for name in artifacts:
-                if name == "metric_info.json" or (name.startswith("feature_importance_") and name.endswith(".json")):
+                if name == "metric_info.json" or (
+                    name.startswith("feature_importance_") and name.endswith(".json")
+                ):
                     with open(self.download(run_id, name, tmp)) as fh:
                         out[name] = json.load(fh)
                 elif name == "cv_results.csv":
@@ -243,7 +247,9 @@ class AutologCtx:
                     kept = [c for c in frame.columns if c not in _TIMING_METRICS]
                     out[name] = {
                         "columns": list(frame.columns),
-                        "values": [[norm_float(v) for v in row] for row in frame[kept].itertuples(index=False)],
+                        "values": [
+                            [norm_float(v) for v in row] for row in frame[kept].itertuples(index=False)
+                        ],
                     }
         return out
 
@@ -258,6 +264,10 @@ class AutologCtx:
             assert mlmodel.get("run_id") == run_id, mlmodel.get("run_id")
             for key in _VOLATILE_MLMODEL_KEYS | {"run_id"}:
                 mlmodel.pop(key, None)
+            for flavor in mlmodel.get("flavors", {}).values():
+                # MLflow writes a set here: its order depends on the string hash seed.
+                if isinstance(flavor.get("skops_trusted_types"), list):
+                    flavor["skops_trusted_types"] = sorted(flavor["skops_trusted_types"])
             pyfunc = mlmodel.get("flavors", {}).get("python_function", {})
             if "loader_module" in pyfunc:
                 pyfunc["loader_module"] = re.sub(r"^(mlflow|eventlog)\.", "<lib>.", pyfunc["loader_module"])
@@ -306,7 +316,9 @@ def differential(autolog_stores: dict[str, str]) -> Callable[[Callable[..., Any]
                 lineterm="",
                 n=2,
             )
-            pytest.fail(f"eventlog differs from mlflow in {scenario.__name__}:\n" + "\n".join(diff), pytrace=False)
+            pytest.fail(
+                f"eventlog differs from mlflow in {scenario.__name__}:\n" + "\n".join(diff), pytrace=False
+            )
         return actual
 
     return check

@@ -64,7 +64,10 @@ def test_xgboost_sklearn_api_multiclass(differential: Any) -> None:
         sklearn.metrics.accuracy_score(y_test, model.predict(X_test))
         run_id = m.last_active_run().info.run_id
         loaded = m.xgboost.load_model(f"runs:/{run_id}/model")
-        return {"class": type(loaded).__name__, "same": bool((loaded.predict(X_test) == model.predict(X_test)).all())}
+        return {
+            "class": type(loaded).__name__,
+            "same": bool((loaded.predict(X_test) == model.predict(X_test)).all()),
+        }
 
     differential(scenario)
 

@@ -50,6 +50,31 @@ def test_classifier_without_active_run_and_post_training_metrics(differential: A
     differential(scenario)
 
 
+def test_post_training_metric_dataset_names(differential: Any) -> None:
+    """Dataset names: the variable of the predict/score call's first argument in the caller's frame, with
+    ``-2`` for a different object under the same name, ``unknown_dataset`` for an unnamed expression,
+    and no metric for a copy of a prediction; every call is in metric_info.json."""
+
+    def scenario(m: Any, ctx: Any) -> Any:
+        X_train, X_test, y_train, y_test = _iris()
+        m.sklearn.autolog(log_models=False)
+        import sklearn.metrics
+        from sklearn.neighbors import KNeighborsClassifier
+
+        knn = KNeighborsClassifier(n_neighbors=3).fit(X_train, y_train)
+        X_eval = X_test.copy()
+        first = knn.predict(X_eval)
+        sklearn.metrics.accuracy_score(y_test, first)
+        X_eval = X_test[:20]
+        second = knn.predict(X_eval)
+        sklearn.metrics.accuracy_score(y_test[:20], second)
+        sklearn.metrics.accuracy_score(y_test, first.copy())  # a copy is not tracked
+        knn.score(X_test[:10], y_test[:10])
+        sklearn.metrics.recall_score(y_true=y_test, y_pred=first, average="weighted")
+
+    differential(scenario)
+
+
 def test_regressor_in_user_run(differential: Any) -> None:
     """Inside a run the user started: logged there (no mlflow.autologging tag), the run stays active."""
 
@@ -84,6 +109,23 @@ def test_binary_classifier_pandas_input_example_and_extra_tags(differential: Any
     differential(scenario)
 
 
+def test_pos_label_pickle_and_no_signature(differential: Any) -> None:
+    """``pos_label`` switches precision/recall/f1 to the binary average; ``serialization_format="pickle"``;
+    ``log_model_signatures=False`` with ``log_input_examples=True`` keeps the example, no signature."""
+
+    def scenario(m: Any, ctx: Any) -> Any:
+        from sklearn.datasets import load_breast_cancer
+        from sklearn.tree import DecisionTreeClassifier
+
+        X, y = load_breast_cancer(return_X_y=True)
+        m.sklearn.autolog(
+            pos_label=1, serialization_format="pickle", log_model_signatures=False, log_input_examples=True
+        )
+        DecisionTreeClassifier(max_depth=3, random_state=0).fit(X[:, :5], y)
+
+    differential(scenario)
+
+
 def test_grid_search_parent_and_child_runs(differential: Any) -> None:
     """GridSearchCV in a user run: search params (deep=False), best_* params, best_cv_score, cv_results.csv,
     the model and the best estimator, and the 5 best of 8 points as FINISHED child runs."""
@@ -114,7 +156,9 @@ def test_randomized_search_max_tuning_runs_and_regressor(differential: Any) -> N
 
         X, y = load_diabetes(return_X_y=True)
         m.sklearn.autolog(log_models=False, max_tuning_runs=2)
-        RandomizedSearchCV(Ridge(), {"alpha": [0.01, 0.1, 1.0, 10.0]}, n_iter=3, cv=3, random_state=0).fit(X, y)
+        RandomizedSearchCV(Ridge(), {"alpha": [0.01, 0.1, 1.0, 10.0]}, n_iter=3, cv=3, random_state=0).fit(
+            X, y
+        )
 
     differential(scenario)
 
@@ -211,6 +255,31 @@ def test_training_failure_ends_managed_run_failed(differential: Any) -> None:
         }
 
     differential(scenario, compare_runs=False)
+
+
+def test_injected_autologging_failure(differential: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A failure inside autologging code (here: computing the training metrics) is only a warning: fit
+    returns the fitted model, the params logged before it stay, and the managed run ends FAILED (as
+    MLflow ends it: the patch code raised)."""
+    import mlflow.sklearn.utils
+
+    from eventlog._autolog import _sklearn
+
+    def boom(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("injected failure")
+
+    monkeypatch.setattr(mlflow.sklearn.utils, "_log_estimator_content", boom)
+    monkeypatch.setattr(_sklearn, "log_estimator_content", boom)
+
+    def scenario(m: Any, ctx: Any) -> Any:
+        from sklearn.linear_model import LogisticRegression
+
+        X_train, X_test, y_train, _ = _iris()
+        m.sklearn.autolog(log_models=False)
+        model = LogisticRegression(max_iter=300).fit(X_train, y_train)
+        return {"fitted": model.predict(X_test).tolist(), "active": m.active_run()}
+
+    differential(scenario)
 
 
 def test_invalid_arguments(differential: Any) -> None:

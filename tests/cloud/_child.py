@@ -6,8 +6,8 @@ A child finds its store only through the environment (``EVENTLOG_TRACKING_URI`` 
 one JSON line with what they did.
 
 Modes:
-  log EXPERIMENT_ID RUNS POINTS FLUSH_EVERY   log RUNS runs of POINTS metric points each (and params, tags)
-  set_experiment NAME                         set_experiment(NAME) and log one run into it
+  log NAME RUNS POINTS FLUSH_EVERY            set_experiment(NAME) (raced by every child), then log RUNS
+                                              runs of POINTS metric points each (and params, tags)
   compact ROUNDS                              compact every stream of the store once per round
   upload_loop EXPERIMENT_ID BATCH             log BATCH points, flush, forever; prints BEGIN/END n around
                                               each segment upload (the parent kills it with SIGKILL)
@@ -39,10 +39,12 @@ def emit(doc: dict[str, Any]) -> None:
     sys.stdout.flush()
 
 
-def log(workdir: Path, index: int, experiment_id: str, runs: int, points: int, flush_every: int) -> None:
+def log(workdir: Path, index: int, name: str, runs: int, points: int, flush_every: int) -> None:
     import eventlog
 
-    eventlog.set_experiment(experiment_id=experiment_id)
+    barrier(workdir, "set", index)
+    experiment = eventlog.set_experiment(name)  # raced by every child
+    emit({"index": index, "experiment_id": experiment.experiment_id})
     barrier(workdir, "log", index)
     run_ids = []
     for r in range(runs):
@@ -54,17 +56,9 @@ def log(workdir: Path, index: int, experiment_id: str, runs: int, points: int, f
                     eventlog.flush()
             eventlog.set_tag("writer", f"p{index}")
             run_ids.append(run.info.run_id)
-    emit({"index": index, "runs": run_ids, "points": runs * points})
-
-
-def set_experiment(workdir: Path, index: int, name: str) -> None:
-    import eventlog
-
-    barrier(workdir, "set", index)
-    experiment = eventlog.set_experiment(name)
-    with eventlog.start_run(run_name=f"racer-{index}") as run:
-        eventlog.log_metric("index", index)
-    emit({"index": index, "experiment_id": experiment.experiment_id, "run_id": run.info.run_id})
+    emit(
+        {"index": index, "experiment_id": experiment.experiment_id, "runs": run_ids, "points": runs * points}
+    )
 
 
 def compact(workdir: Path, index: int, rounds: int) -> None:
@@ -103,9 +97,9 @@ def upload_loop(workdir: Path, index: int, experiment_id: str, batch: int) -> No
         if "/segments/" not in path or not path.startswith(get_store().location.root):
             return real_pipe_file(path, data, **kwargs)
         uploads += 1
-        emit({"begin": uploads, "path": path, "bytes": len(data)})
+        emit({"begin": uploads, "path": path, "bytes": len(data), "t": time.time()})
         out = real_pipe_file(path, data, **kwargs)
-        emit({"end": uploads, "path": path})
+        emit({"end": uploads, "path": path, "t": time.time()})
         return out
 
     fs.pipe_file = traced
@@ -123,8 +117,6 @@ def main(argv: list[str]) -> None:
     args = argv[3:]
     if mode == "log":
         log(workdir, index, args[0], int(args[1]), int(args[2]), int(args[3]))
-    elif mode == "set_experiment":
-        set_experiment(workdir, index, args[0])
     elif mode == "compact":
         compact(workdir, index, int(args[0]))
     elif mode == "upload_loop":

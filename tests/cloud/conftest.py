@@ -45,7 +45,9 @@ BACKENDS = ("local", "memory", *CLOUD)
 
 def backend_params(names: tuple[str, ...] = BACKENDS) -> list[Any]:
     """pytest params for ``backend``: the cloud ones are marked ``cloud``."""
-    return [pytest.param(n, marks=pytest.mark.cloud, id=n) if n in CLOUD else pytest.param(n, id=n) for n in names]
+    return [
+        pytest.param(n, marks=pytest.mark.cloud, id=n) if n in CLOUD else pytest.param(n, id=n) for n in names
+    ]
 
 
 # -- emulators (one each per session) ---------------------------------------------------------------------
@@ -130,6 +132,22 @@ def azure_container(azurite_server: emulators.Emulator) -> dict[str, Any]:
     if not fs.exists(BUCKET):
         fs.mkdir(BUCKET)
     return options
+
+
+@pytest.fixture(autouse=True)
+def _fresh_filesystem_instances() -> Iterator[None]:
+    """fsspec caches filesystem instances by their constructor arguments, not by the environment a driver
+    read when it was built: drop them after each test, so that one test's endpoint variables never serve
+    another test."""
+    yield
+    for module, name in (
+        ("s3fs", "S3FileSystem"),
+        ("gcsfs", "GCSFileSystem"),
+        ("adlfs", "AzureBlobFileSystem"),
+    ):
+        cls = getattr(sys.modules.get(module), name, None)
+        if cls is not None:
+            cls.clear_instance_cache()
 
 
 # -- backends ---------------------------------------------------------------------------------------------

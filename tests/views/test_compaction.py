@@ -285,6 +285,9 @@ def test_merged_history_lets_old_history_files_go(store_uri: str, monkeypatch: p
 def test_retention_removes_old_view_directories_themselves(
     store_uri: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Regression (found here as a strict xfail; DESIGN invariant 7, listing cost bounded): on local disk
+    the retention GC deleted the files of an old view directory (and a losing compactor its files) but
+    never the directory itself, so <stream>/views/ gained one empty directory per compaction forever."""
     monkeypatch.setattr(compact_module, "MAX_HISTORY_FILES", 1)  # every version rewrites the history
     ids = populate(store_uri, experiments=1, rounds=1)
     stream = partition_stream(next(iter(ids)))
