@@ -34,7 +34,7 @@ demo: $(VENV)/.core
 	$(BIN)/python examples/quickstart.py
 
 lint: $(VENV)/.test
-	$(BIN)/ruff check eventlog views storage tests bench examples
+	$(BIN)/ruff check eventlog views storage tests bench examples scripts
 	$(BIN)/mypy
 
 unit: $(VENV)/.test $(TOOLS)/.emulators

@@ -226,7 +226,7 @@ class MlflowClient(ArtifactClientMixin):
         experiment_ids: list[str] | str | int,
         filter_string: str = "",
         run_view_type: int = ViewType.ACTIVE_ONLY,
-        max_results: int = SEARCH_MAX_RESULTS_DEFAULT,
+        max_results: int | None = SEARCH_MAX_RESULTS_DEFAULT,
         order_by: list[str] | None = None,
         page_token: str | bytes | None = None,
     ) -> PagedList[Run]:

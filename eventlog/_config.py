@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 __all__ = [
     "WriterSettings",
     "default_tracking_uri",
+    "env_storage_options",
     "get_tracking_uri",
     "is_tracking_uri_set",
     "set_tracking_uri",
@@ -75,6 +76,11 @@ def storage_options_from_env() -> dict[str, Any]:
     """Options for fsspec: those given to set_tracking_uri, else the JSON in EVENTLOG_STORAGE_OPTIONS."""
     if _storage_options is not None:
         return dict(_storage_options)
+    return env_storage_options()
+
+
+def env_storage_options() -> dict[str, Any]:
+    """The JSON object in EVENTLOG_STORAGE_OPTIONS (empty when unset)."""
     raw = os.environ.get("EVENTLOG_STORAGE_OPTIONS")
     if not raw:
         return {}

@@ -449,7 +449,7 @@ def search_runs(
     experiment_ids: list[str] | None = None,
     filter_string: str = "",
     run_view_type: int = ViewType.ACTIVE_ONLY,
-    max_results: int = SEARCH_MAX_RESULTS_PANDAS,
+    max_results: int | None = SEARCH_MAX_RESULTS_PANDAS,
     order_by: list[str] | None = None,
     output_format: str = "pandas",
     search_all_experiments: bool = False,
@@ -458,7 +458,10 @@ def search_runs(
     """Search runs; a pandas DataFrame by default, ``output_format="list"`` for Run objects, and
     ``"polars"`` for a Polars DataFrame with the pandas frame's columns."""
     if output_format not in ("pandas", "list", "polars"):
-        raise ValueError(f"Unsupported output format: {output_format}")
+        raise ValueError(
+            f"Unsupported output format: {output_format}. Supported string values are 'pandas' or 'list'"
+            " (and, in eventlog, 'polars')"
+        )
     if experiment_ids and experiment_names:
         raise InvalidParameterValue("Only experiment_ids or experiment_names can be used, but not both")
     store = _store()
@@ -482,12 +485,13 @@ def search_runs(
     if ids:
         client = MlflowClient()
         token = None
-        while len(runs) < max_results:
+        limit = max_results if max_results is not None else float("inf")  # None: every run, as MLflow
+        while len(runs) < limit:
             page = client.search_runs(
                 ids,
                 filter_string,
                 run_view_type,
-                min(NUM_RUNS_PER_PAGE_PANDAS, max_results - len(runs)),
+                int(min(NUM_RUNS_PER_PAGE_PANDAS, limit - len(runs))),
                 order_by,
                 token,
             )

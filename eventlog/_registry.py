@@ -19,11 +19,16 @@ _LOCK = threading.Lock()
 
 def get_store(uri: str | None = None, storage_options: dict[str, Any] | None = None) -> TrackingStore:
     """The store for ``uri`` (default: the current tracking URI), built on first use."""
+    if storage_options is not None:
+        options = dict(storage_options)
+    elif uri is None or str(uri) == _config.get_tracking_uri():
+        options = _config.storage_options_from_env()
+    else:
+        # Another store than the tracking store (e.g. `eventlog compact URI`, MlflowClient(uri)): the
+        # environment's options apply, as fsspec users expect; set_tracking_uri's belong to its URI.
+        options = _config.env_storage_options()
     if uri is None:
         uri = _config.get_tracking_uri()
-        options = storage_options if storage_options is not None else _config.storage_options_from_env()
-    else:
-        options = storage_options or {}
     key = (str(uri), json.dumps(options, sort_keys=True, default=str))
     store = _STORES.get(key)
     if store is not None:

@@ -34,7 +34,7 @@ def search_runs(
     experiment_ids: Sequence[str],
     filter_string: str | None = "",
     run_view_type: int = 1,
-    max_results: int = 1000,
+    max_results: int | None = 1000,
     order_by: Sequence[str] | None = None,
     page_token: str | bytes | None = None,
 ) -> PagedList[Run]:
@@ -50,6 +50,10 @@ def search_runs(
     parts = [lazy_partition(store.location, e, store.cache) for e in dict.fromkeys(ids)]
     if not parts:
         return PagedList([], None)
+    if max_results is None:  # MLflow's SQL store allows it: every run, no page token
+        return PagedList(
+            _runs_in_order(parts, search_run_ids(parts, stages, predicate, order, offset, None)), None
+        )
     page_ids = search_run_ids(parts, stages, predicate, order, offset, max_results + 1)
     token = encode_page_token(offset + max_results) if len(page_ids) > max_results else None
     return PagedList(_runs_in_order(parts, page_ids[:max_results]), token)

@@ -278,7 +278,7 @@ def _filesystem_kwargs(scheme: str, options: Mapping[str, Any]) -> dict[str, Any
         # filesystems the application builds itself (with a cache) are separate instances, left as they are.
         kwargs["use_listings_cache"] = False
     if scheme in ("gs", "gcs"):
-        pass  # _gcsfs_emulator_setting(options)
+        _gcsfs_emulator_setting(options)
     return kwargs
 
 

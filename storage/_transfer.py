@@ -297,6 +297,10 @@ def list_dir(location: Location, rel: str) -> list[Entry]:
         name = str(info["name"]).rstrip("/")
         if name == own or name.lstrip("/") == own.lstrip("/"):
             return []  # ``ls`` of a file lists the file itself
+        if posixpath.dirname(name).lstrip("/") != own.lstrip("/"):
+            # Some object stores answer ``ls`` of an absent "dir" with keys that merely start with it
+            # ("model" -> "model.pkl"): only entries whose parent is the listed path belong to it.
+            continue
         base = posixpath.basename(name)
         if base.startswith(TEMP_PREFIX):
             continue

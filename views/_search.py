@@ -168,7 +168,7 @@ def search_run_ids(
     predicate: Filter,
     order: Sequence[OrderKey],
     offset: int,
-    limit: int,
+    limit: int | None,
 ) -> list[tuple[int, int]]:
     """One page (``limit`` rows from ``offset``) in MLflow's search order — the requested keys, then
     start_time DESC (unless already a key), then run_id ASC — as (partition number, run_idx) pairs.
