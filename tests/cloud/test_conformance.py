@@ -391,31 +391,10 @@ def test_listing_buckets_does_not_poison_later_reads(backend: Backend) -> None:
     assert eventlog.get_experiment_by_name("after-bucket-listing") is not None
 
 
-# -- known bugs (xfail strict: they start failing the suite as soon as they are fixed) --------------------
+# -- regressions: bugs this suite found, fixed ----------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    "backend",
-    [
-        *backend_params(("local", "memory", "s3", "gcs")),
-        pytest.param(
-            "azure",
-            marks=[
-                pytest.mark.cloud,
-                pytest.mark.xfail(
-                    strict=True,
-                    reason="storage/_transfer.list_dir lists with fs.ls and drops only the entry equal to "
-                    "the path; adlfs answers ls('<root>/model') for an absent 'model' with the one blob "
-                    "whose name starts with it ('model.pkl'), so list_artifacts(run, 'model') returns "
-                    "['model/model.pkl'] instead of []. Fix: keep only entries whose parent is the listed "
-                    "path (as Location._fresh_listing does).",
-                ),
-            ],
-            id="azure",
-        ),
-    ],
-    indirect=True,
-)
+@pytest.mark.parametrize("backend", backend_params(("local", "memory", "s3", "gcs", "azure")), indirect=True)
 def test_listing_an_absent_artifact_directory_that_prefixes_a_file_is_empty(
     backend: Backend, tmp_path: Path
 ) -> None:
@@ -431,13 +410,6 @@ def test_listing_an_absent_artifact_directory_that_prefixes_a_file_is_empty(
 
 
 @pytest.mark.cloud
-@pytest.mark.xfail(
-    strict=True,
-    reason="eventlog/_registry.get_store reads EVENTLOG_STORAGE_OPTIONS only when no URI is passed; the "
-    "CLI's --uri option takes its value from EVENTLOG_TRACKING_URI (click envvar), so `eventlog "
-    "experiments/runs/run` (and `eventlog compact URI`, MlflowClient(uri)) open an object store without "
-    "the endpoint and credentials the environment configures.",
-)
 def test_cli_uses_storage_options_from_the_environment(s3: Backend, monkeypatch: pytest.MonkeyPatch) -> None:
     eventlog.set_tracking_uri(s3.uri, storage_options=s3.storage_options)
     eventlog.set_experiment("seen-from-the-cli")
