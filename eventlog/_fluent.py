@@ -460,7 +460,6 @@ def search_runs(
     if output_format not in ("pandas", "list", "polars"):
         raise ValueError(
             f"Unsupported output format: {output_format}. Supported string values are 'pandas' or 'list'"
-            " (and, in eventlog, 'polars')"
         )
     if experiment_ids and experiment_names:
         raise InvalidParameterValue("Only experiment_ids or experiment_names can be used, but not both")
