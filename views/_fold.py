@@ -38,7 +38,6 @@ __all__ = [
     "reduce_run_events",
     "reduce_run_parts",
     "split_events",
-    "split_metrics",
 ]
 
 _POLARS_TYPES = {"string": pl.String, "int64": pl.Int64, "float64": pl.Float64}
@@ -144,12 +143,6 @@ def split_events(events: pl.DataFrame) -> EventParts:
         kv=events.filter(is_kv).select(KV_COLUMNS),
         others=events.filter((kind != Kind.METRIC) & ~is_kv),
     )
-
-
-def split_metrics(events: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """(metric events with only METRIC_COLUMNS, every other event)."""
-    is_metric = pl.col("kind") == Kind.METRIC
-    return events.filter(is_metric).select(METRIC_COLUMNS), events.filter(~is_metric)
 
 
 def fold_runs(events: pl.DataFrame, *, history: bool = True) -> RunTables:
