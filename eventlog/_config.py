@@ -119,6 +119,26 @@ def writer_settings() -> WriterSettings:
     )
 
 
+# -- search ---------------------------------------------------------------------------------------------
+DEFAULT_SEARCH_MEMORY_ROWS = 2_000_000
+
+
+def search_memory_rows() -> int:
+    """``EVENTLOG_SEARCH_MEMORY_ROWS``: a partition whose runs, params, tags and latest metrics hold at
+    most this many rows is searched in memory (read once per snapshot, then kept); larger ones are
+    scanned from their Parquet files per query. 0 turns the in-memory search off."""
+    raw = os.environ.get("EVENTLOG_SEARCH_MEMORY_ROWS")
+    if raw is None or raw == "":
+        return DEFAULT_SEARCH_MEMORY_ROWS
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValueError(f"EVENTLOG_SEARCH_MEMORY_ROWS={raw!r} is not a whole number") from None
+    if value < 0:
+        raise ValueError(f"EVENTLOG_SEARCH_MEMORY_ROWS must be 0 or more, got {raw!r}")
+    return value
+
+
 # -- artifacts ------------------------------------------------------------------------------------------
 _artifact_root: str | None = None
 

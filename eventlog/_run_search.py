@@ -6,6 +6,7 @@ only the page's runs become entities. The fluent ``search_runs`` turns them into
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -21,10 +22,25 @@ __all__ = ["runs_to_pandas", "runs_to_polars", "search_runs"]
 
 
 def _parse(filter_string: str | None, order_by: Sequence[str] | None) -> tuple[Any, list[Any]]:
+    order = tuple(order_by or ())
+    if isinstance(filter_string, (str, type(None))) and all(isinstance(o, str) for o in order):
+        predicate, keys = _parse_cached(filter_string or "", order)
+        return predicate, list(keys)
+    return _parse_uncached(filter_string, order)
+
+
+@functools.lru_cache(maxsize=256)
+def _parse_cached(filter_string: str, order_by: tuple[str, ...]) -> tuple[Any, tuple[Any, ...]]:
+    # A dashboard or a sweep repeats the same few queries; parsed filters are immutable, so share them.
+    predicate, keys = _parse_uncached(filter_string, order_by)
+    return predicate, tuple(keys)
+
+
+def _parse_uncached(filter_string: Any, order_by: Sequence[Any]) -> tuple[Any, list[Any]]:
     from views.filter import FilterError, parse_order_by, parse_search_filter
 
     try:
-        return parse_search_filter(filter_string or ""), list(parse_order_by(list(order_by or []), "runs"))
+        return parse_search_filter(filter_string or ""), list(parse_order_by(list(order_by), "runs"))
     except FilterError as exc:
         raise MlflowException(str(exc), exc.error_code) from None
 
@@ -47,7 +63,11 @@ def search_runs(
     stages = LifecycleStage.view_type_to_stages(run_view_type)
     store.ready()
     store.flush()
-    parts = [lazy_partition(store.location, e, store.cache) for e in dict.fromkeys(ids)]
+    unique_ids = list(dict.fromkeys(ids))
+    in_memory = _memory_partitions(store, unique_ids)
+    if in_memory is not None:
+        return _search_in_memory(in_memory, stages, predicate, order, offset, max_results)
+    parts = [lazy_partition(store.location, e, store.cache) for e in unique_ids]
     if not parts:
         return PagedList([], None)
     if max_results is None:  # MLflow's SQL store allows it: every run, no page token
@@ -57,6 +77,111 @@ def search_runs(
     page_ids = search_run_ids(parts, stages, predicate, order, offset, max_results + 1)
     token = encode_page_token(offset + max_results) if len(page_ids) > max_results else None
     return PagedList(_runs_in_order(parts, page_ids[:max_results]), token)
+
+
+def _memory_partitions(store: TrackingStore, experiment_ids: Sequence[str]) -> list[Any] | None:
+    """Every partition held in memory (see views._memory), or None if one is too large for that."""
+    from eventlog._config import search_memory_rows
+    from views._memory import memory_partition
+
+    max_rows = search_memory_rows()
+    if max_rows == 0:
+        return None
+    parts = []
+    for experiment_id in experiment_ids:
+        part = memory_partition(store.location, experiment_id, store.cache, max_rows)
+        if part is None:
+            return None
+        parts.append(part)
+    return parts
+
+
+def _search_in_memory(
+    parts: Sequence[Any],
+    stages: Sequence[str],
+    predicate: Any,
+    order: Sequence[Any],
+    offset: int,
+    max_results: int | None,
+) -> PagedList[Run]:
+    import polars as pl
+
+    from views._memory import merge_candidates
+    from views.filter import with_tiebreakers
+
+    if not parts:
+        return PagedList([], None)
+    keys = with_tiebreakers(order, "runs")
+    # One more than the page tells whether another page follows.
+    wanted = None if max_results is None else max_results + 1
+    limit = None if wanted is None else offset + wanted
+    if len(parts) == 1:
+        run_idx = parts[0].top_run_idx(stages, predicate, keys, limit)
+        end = None if wanted is None else offset + wanted
+        found = [(0, i) for i in run_idx[offset:end]]
+    else:
+        candidates = merge_candidates(
+            [
+                p.candidates(stages, predicate, keys, limit).with_columns(_part=pl.lit(i, pl.Int32))
+                for i, p in enumerate(parts)
+            ],
+            keys,
+        )
+        found = candidates.slice(offset, wanted).select("_part", "run_idx").rows()
+    page = found if max_results is None else found[:max_results]
+    token = None
+    if max_results is not None and len(found) > max_results:
+        token = encode_page_token(offset + max_results)
+    by_part: dict[int, list[int]] = {}
+    for part, run_idx in page:
+        by_part.setdefault(part, []).append(run_idx)
+    runs: dict[tuple[int, int], Run] = {}
+    for part, indexes in by_part.items():
+        for run_idx, run in zip(indexes, runs_from_page(parts[part].page(indexes)), strict=True):
+            runs[(part, run_idx)] = run
+    return PagedList([runs[item] for item in page], token)
+
+
+def runs_from_page(tables: Any) -> list[Run]:
+    """Run entities from a page's tables (views._memory.PageTables), in the page's order."""
+    from eventlog.entities import RunData, RunInfo, RunInputs, RunOutputs
+
+    def lists(frame: Any, columns: Sequence[str]) -> list[list[Any]]:
+        return [frame.get_column(c).to_list() for c in columns]
+
+    m_key, m_value, m_time, m_step = lists(tables.latest_metrics, ("key", "value", "timestamp", "step"))
+    p_key, p_value = lists(tables.params, ("key", "value"))
+    t_key, t_value = lists(tables.tags, ("key", "value"))
+    info_columns = (
+        "run_id", "experiment_id", "user_id", "status", "start_time", "end_time", "lifecycle_stage",
+        "artifact_uri", "run_name",
+    )  # fmt: skip
+    runs = []
+    # The run-major tables hold each run's rows together, runs in page order: slice them by the counts.
+    m = p = t = 0
+    for row, m_n, p_n, t_n in zip(
+        zip(*lists(tables.runs, info_columns), strict=True),
+        tables.counts["latest_metrics"],
+        tables.counts["params"],
+        tables.counts["tags"],
+        strict=True,
+    ):
+        data = RunData._from_rows(
+            list(
+                zip(
+                    m_key[m : m + m_n],
+                    m_value[m : m + m_n],
+                    m_time[m : m + m_n],
+                    m_step[m : m + m_n],
+                    strict=True,
+                )
+            ),
+            dict(zip(p_key[p : p + p_n], p_value[p : p + p_n], strict=True)),
+            dict(zip(t_key[t : t + t_n], t_value[t : t + t_n], strict=True)),
+        )
+        m, p, t = m + m_n, p + p_n, t + t_n
+        runs.append(Run(RunInfo(*row), data, RunInputs(), RunOutputs()))
+    return runs
 
 
 def _runs_in_order(parts: Sequence[Any], page: list[tuple[int, int]]) -> list[Run]:

@@ -400,11 +400,17 @@ def _event_table(writer_id: str, e: _EventColumns) -> pa.Table:
     return pa.Table.from_arrays(arrays, schema=schema)
 
 
+_ZSTD_MIN_ROWS = 10_000
+
+
 def _parquet_bytes(table: pa.Table) -> bytes:
     import pyarrow.parquet as pq
 
     sink = io.BytesIO()
-    pq.write_table(table, sink, compression="zstd")
+    # zstd's set-up costs about a millisecond per file, more than a small segment (a run's start or end)
+    # takes to write: those get snappy, large ones get zstd's better ratio.
+    codec = "zstd" if table.num_rows >= _ZSTD_MIN_ROWS else "snappy"
+    pq.write_table(table, sink, compression=codec)
     return sink.getvalue()
 
 

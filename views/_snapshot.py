@@ -11,8 +11,9 @@ import io
 import logging
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from typing import TypeVar
 
 import polars as pl
 
@@ -49,6 +50,7 @@ __all__ = [
 ]
 
 _log = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 
 def read_segment_frames(location: Location, rels: Sequence[str]) -> dict[str, pl.DataFrame]:
@@ -94,11 +96,39 @@ class SegmentCache:
     """Parsed segments by path. Published files never change, so an entry never goes stale; the cache
     only bounds memory, dropping the oldest entries past ``max_rows`` rows."""
 
-    def __init__(self, max_rows: int = 2_000_000) -> None:
+    def __init__(self, max_rows: int = 2_000_000, max_folds: int = 8) -> None:
         self.max_rows = max_rows
+        self.max_folds = max_folds
         self._frames: OrderedDict[str, pl.DataFrame] = OrderedDict()
         self._rows = 0
+        # Folds of whole snapshots, keyed by the files they were folded from: a snapshot's files never
+        # change, so the same key always folds to the same tables (a new segment or commit is a new key).
+        self._folds: OrderedDict[tuple[object, ...], tuple[object, int]] = OrderedDict()
+        self._fold_rows = 0
         self._lock = threading.Lock()
+
+    def fold(
+        self, key: tuple[object, ...], compute: Callable[[], _T], weigh: Callable[[_T], int] | None = None
+    ) -> _T:
+        """``compute()``'s result for ``key``, computed once while it stays among the newest entries.
+
+        ``weigh`` gives an entry's size in rows: entries are kept while their total stays within
+        ``max_rows`` (one heavier than that is returned but not kept)."""
+        with self._lock:
+            if key in self._folds:
+                self._folds.move_to_end(key)
+                return self._folds[key][0]  # type: ignore[return-value]
+        value = compute()
+        weight = weigh(value) if weigh is not None else 0
+        if weight > self.max_rows:
+            return value
+        with self._lock:
+            self._folds[key] = (value, weight)
+            self._fold_rows += weight
+            while len(self._folds) > self.max_folds or self._fold_rows > self.max_rows:
+                _, (_, dropped) = self._folds.popitem(last=False)
+                self._fold_rows -= dropped
+        return value
 
     def read(self, location: Location, rels: Sequence[str]) -> pl.DataFrame:
         with self._lock:
@@ -316,8 +346,16 @@ def experiment_tables(location: Location, cache: SegmentCache | None = None) -> 
             experiments=read_table(location, snap.commit.tables["experiments"], cache),
             tags=read_table(location, snap.commit.tables["experiment_tags"], cache),
         )
-    events = pl.concat([_state_events(location, snap, cache), _read(location, snap.tail, cache)])
-    return fold_experiments(events)
+
+    def fold() -> ExperimentTables:
+        events = [_state_events(location, snap, cache), _read(location, snap.tail, cache)]
+        return fold_experiments(pl.concat(events))
+
+    if cache is None:
+        return fold()
+    # Every run creation looks its experiment up: fold the catalog once per distinct snapshot.
+    version = snap.commit.version if snap.commit is not None else None
+    return cache.fold(("catalog", location.root, version, snap.tail), fold)
 
 
 def list_run_index(location: Location, run_id: str) -> str | None:

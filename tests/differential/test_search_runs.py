@@ -475,7 +475,9 @@ MORE_ORDERS: dict[str, list[str] | None] = {
 }
 ALL_ORDERS = {**ORDERS, **MORE_ORDERS}
 MORE_ORDER_FILTERS = ("none", "m_ne", "t_is_null")
-STATES = ("raw", "compacted", "tail")
+# "lazy": the compacted views again, with the in-memory search turned off (EVENTLOG_SEARCH_MEMORY_ROWS=0):
+# the Parquet-scanning path that partitions too large to hold in memory take.
+STATES = ("raw", "compacted", "lazy", "tail")
 
 
 def _grid_plan(state: str) -> dict[str, dict[str, list[str]]]:
@@ -497,7 +499,7 @@ def _grid_plan(state: str) -> dict[str, dict[str, list[str]]]:
             client += list(MORE_ORDERS) if fid == "none" else []
         plan[fid] = {"client": client, "fluent": []}
     for i, fid in enumerate(MORE_FILTERS):
-        searched = state == "raw" or (i % 2 == 0) == (state == "compacted")
+        searched = state == "raw" or (i % 2 == 0) == (state in ("compacted", "lazy"))
         plan[fid] = {"client": [all_orders[i % len(all_orders)]] if searched else [], "fluent": []}
     for j, fid in enumerate(ALL_FILTERS):
         if j % 6 == 0:
@@ -930,6 +932,9 @@ def outcomes(_stores: dict[str, str]) -> Iterator[Outcomes]:
         clock("eventlog", "compact", started)
         # The same process (and store object) reads again, after a compactor committed views.
         el_compacted = _compute(el, "compacted", timing["eventlog"])
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setenv("EVENTLOG_SEARCH_MEMORY_ROWS", "0")
+            el_lazy = _compute(el, "lazy", timing["eventlog"])
 
         started = time.perf_counter()
         m = _open("mlflow", _stores)
@@ -947,8 +952,8 @@ def outcomes(_stores: dict[str, str]) -> Iterator[Outcomes]:
         _reset_mlflow()
         _reset_eventlog()
     yield Outcomes(
-        mlflow={"raw": ml_base, "compacted": ml_base, "tail": ml_tail},
-        eventlog={"raw": el_raw, "compacted": el_compacted, "tail": el_tail},
+        mlflow={"raw": ml_base, "compacted": ml_base, "lazy": ml_base, "tail": ml_tail},
+        eventlog={"raw": el_raw, "compacted": el_compacted, "lazy": el_lazy, "tail": el_tail},
         compaction=compaction,
         timing=timing,
     )

@@ -1,0 +1,331 @@
+"""In-memory search of a partition small enough to hold: the warm path of search_runs.
+
+The lazy path (``views._search``) scans Parquet files per query, which is what a million-run partition
+needs, but a query then pays a scan's fixed costs several times over: at 10,000 runs that is most of
+its time. A partition whose tables fit under a row budget is instead read once per snapshot and kept as
+a ``MemoryPartition``, cached by the files it came from (immutable, so it never goes stale; a new
+segment or commit is a new snapshot and a new entry). A query is then one filter over a frame of the
+runs with one column per param, tag or metric the query names — dense columns aligned on ``run_idx``,
+built on first use — a sort, and a gather of the page's rows through per-run offsets.
+
+Semantics are the lazy path's: the same bound filter expression (a run without a key compares as null,
+which never matches), the same sort expressions and tie-breakers.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+
+from storage import Location
+from views._fold import indexed_tables
+from views._snapshot import SegmentCache, partition_tables, read_table, snapshot
+from views._streams import Commit, partition_stream
+from views.filter import Filter, OrderKey, order_by_exprs
+from views.filter._numpy import (
+    Column,
+    NumberColumn,
+    TextColumn,
+    Unsupported,
+    evaluate,
+    sort_rows,
+    text_column,
+)
+from views.filter._polars import filter_expr
+
+__all__ = ["MEMORY_SEARCH_ROWS", "MemoryPartition", "PageTables", "memory_partition", "merge_candidates"]
+
+# A partition whose runs, params, tags and latest metrics hold more rows than this is searched lazily.
+MEMORY_SEARCH_ROWS = 2_000_000
+
+# Wide-frame attribute column -> runs-table column (the same names as views._search.ATTRIBUTE_COLUMNS).
+_ATTRIBUTES = {
+    "attributes.run_id": "run_id",
+    "attributes.run_name": "run_name",
+    "attributes.status": "status",
+    "attributes.user_id": "user_id",
+    "attributes.artifact_uri": "artifact_uri",
+    "attributes.start_time": "start_time",
+    "attributes.end_time": "end_time",
+}
+_PREFIX_TABLE = {"params": "params", "tags": "tags", "metrics": "latest_metrics"}
+_VALUE_TYPE = {"params": pl.String, "tags": pl.String, "metrics": pl.Float64}
+_SEARCH_TABLES = ("runs", "params", "tags", "latest_metrics")
+_PAGE_TABLES = ("params_by_run", "tags_by_run", "latest_metrics_by_run")
+
+
+@dataclass(frozen=True)
+class PageTables:
+    """One page of runs, each table in page order (runs one row per run, the others run-major).
+
+    ``counts`` gives, per table, how many rows each run of the page has there, in page order."""
+
+    runs: pl.DataFrame
+    params: pl.DataFrame
+    tags: pl.DataFrame
+    latest_metrics: pl.DataFrame
+    counts: Mapping[str, list[int]]
+
+
+def _key_ranges(table: pl.DataFrame) -> tuple[pl.DataFrame, dict[str, tuple[int, int]]]:
+    """The table in key-major order and each key's (offset, length) in it."""
+    if table.height and not table.get_column("key").is_sorted():
+        table = table.sort("key", "run_idx")
+    runs = table.get_column("key").rle()
+    lengths = runs.struct.field("len").to_numpy()
+    starts = np.concatenate(([0], np.cumsum(lengths)[:-1])) if len(lengths) else lengths
+    keys = runs.struct.field("value").to_list()
+    return table, {key: (int(s), int(n)) for key, s, n in zip(keys, starts, lengths, strict=True)}
+
+
+def _run_offsets(table: pl.DataFrame, runs: int) -> tuple[pl.DataFrame, np.ndarray]:
+    """The table in run-major order and, per run_idx, where its rows start (``runs + 1`` offsets)."""
+    if table.height and not table.get_column("run_idx").is_sorted():
+        table = table.sort("run_idx", "key")
+    run_idx = table.get_column("run_idx").to_numpy()
+    return table, np.searchsorted(run_idx, np.arange(runs + 1), side="left")
+
+
+class MemoryPartition:
+    """One partition snapshot in memory, with what repeated searches need precomputed."""
+
+    def __init__(self, tables: Mapping[str, pl.DataFrame]) -> None:
+        runs = tables["runs"]
+        if runs.height and not runs.get_column("run_idx").is_sorted():
+            runs = runs.sort("run_idx")
+        self.runs = runs
+        self.size = runs.height
+        self.rows = sum(tables[name].height for name in _SEARCH_TABLES)
+        # The attribute columns of the wide frame, for every run (zero-copy renames of the runs table).
+        self._base = runs.select(
+            pl.col("run_idx").cast(pl.Int64),
+            "lifecycle_stage",
+            *[pl.col(source).alias(name) for name, source in _ATTRIBUTES.items()],
+        )
+        self._by_key: dict[str, tuple[pl.DataFrame, dict[str, tuple[int, int]]]] = {
+            name: _key_ranges(tables[name]) for name in ("params", "tags", "latest_metrics")
+        }
+        self._by_run: dict[str, tuple[pl.DataFrame, np.ndarray]] = {
+            name: _run_offsets(tables[name], self.size) for name in _PAGE_TABLES
+        }
+        self._dense: dict[str, pl.Series] = {}
+        self._arrays: dict[str, Column] = {}
+        self._stages: dict[tuple[str, ...], np.ndarray] = {}
+        self._lock = threading.Lock()
+
+    # -- numpy columns: the fast path --------------------------------------------------------------
+    def _array(self, column: str) -> Column:
+        """``column`` as a numpy column over every run (see views.filter._numpy), built on first use."""
+        with self._lock:
+            found = self._arrays.get(column)
+        if found is not None:
+            return found
+        source = _ATTRIBUTES.get(column, column if column == "lifecycle_stage" else None)
+        if source is not None:
+            series = self.runs.get_column(source)
+            index = np.arange(self.size)
+            built = _encode(series, index, self.size)
+        else:
+            prefix, _, key = column.partition(".")
+            table_name = _PREFIX_TABLE.get(prefix)
+            if table_name is None:
+                raise Unsupported(f"no numpy column for {column!r}")
+            table, ranges = self._by_key[table_name]
+            start, length = ranges.get(key, (0, 0))
+            rows = table.slice(start, length)
+            values = rows.get_column("value").cast(_VALUE_TYPE[prefix])
+            built = _encode(values, rows.get_column("run_idx").to_numpy(), self.size)
+        with self._lock:
+            self._arrays[column] = built
+        return built
+
+    def _stage_mask(self, stages: Sequence[str]) -> np.ndarray:
+        key = tuple(sorted(stages))
+        with self._lock:
+            found = self._stages.get(key)
+        if found is None:
+            column = self._array("lifecycle_stage")
+            assert isinstance(column, TextColumn)
+            found = np.isin(column.codes, [column.lookup[s] for s in key if s in column.lookup])
+            with self._lock:
+                self._stages[key] = found
+        return found
+
+    def _top_rows(
+        self, stages: Sequence[str], predicate: Filter, keys: Sequence[OrderKey], limit: int | None
+    ) -> np.ndarray:
+        mask = self._stage_mask(stages)
+        if not predicate.matches_all:
+            mask = mask & evaluate(predicate.node, self._array, self.size)
+        ordered = sort_rows(np.flatnonzero(mask), keys, self._array)
+        return ordered if limit is None else ordered[:limit]
+
+    def _column(self, column: str) -> pl.Series:
+        """``column`` ("params.lr", "metrics.loss", ...) for every run, null where a run lacks the key."""
+        with self._lock:
+            found = self._dense.get(column)
+        if found is not None:
+            return found
+        prefix, _, key = column.partition(".")
+        table_name = _PREFIX_TABLE.get(prefix)
+        if table_name is None:
+            raise ValueError(f"unknown search column {column!r}")
+        table, ranges = self._by_key[table_name]
+        dense = pl.Series(column, [None] * self.size, dtype=_VALUE_TYPE[prefix])
+        if key in ranges:
+            start, length = ranges[key]
+            rows = table.slice(start, length)
+            dense = dense.scatter(rows.get_column("run_idx"), rows.get_column("value"))
+        with self._lock:
+            self._dense[column] = dense
+        return dense
+
+    def top_run_idx(
+        self, stages: Sequence[str], predicate: Filter, keys: Sequence[OrderKey], limit: int | None
+    ) -> list[int]:
+        """run_idx of the first ``limit`` matching runs, in search order."""
+        try:
+            return self._top_rows(stages, predicate, keys, limit).tolist()
+        except Unsupported:
+            return self._candidates_polars(stages, predicate, keys, limit).get_column("run_idx").to_list()
+
+    def candidates(
+        self, stages: Sequence[str], predicate: Filter, keys: Sequence[OrderKey], limit: int | None
+    ) -> pl.DataFrame:
+        """The first ``limit`` matching runs in search order: run_idx and the order keys' columns (real
+        values, so that candidates of several partitions can be merged)."""
+        try:
+            rows = self._top_rows(stages, predicate, keys, limit)
+        except Unsupported:
+            return self._candidates_polars(stages, predicate, keys, limit)
+        columns = {"run_idx": pl.Series("run_idx", rows, dtype=pl.Int64)}
+        for column in dict.fromkeys(k.column for k in keys):
+            columns[column] = _decode(self._array(column), rows, column)
+        return pl.DataFrame(columns)
+
+    def _candidates_polars(
+        self, stages: Sequence[str], predicate: Filter, keys: Sequence[OrderKey], limit: int | None
+    ) -> pl.DataFrame:
+        needed = (set() if predicate.matches_all else set(predicate.columns)) | {k.column for k in keys}
+        extra = [self._column(c) for c in sorted(needed) if c not in self._base.columns]
+        wide = self._base.hstack(extra) if extra else self._base
+        condition = pl.col("lifecycle_stage").is_in(list(stages))
+        if not predicate.matches_all:
+            condition = condition & filter_expr(predicate.node)
+        spec = order_by_exprs(keys)
+        # One lazy chain, one collect: each eager step would pay Polars' per-query overhead again.
+        found = (
+            wide.lazy()
+            .filter(condition)
+            .sort(spec.by, descending=spec.descending, nulls_last=spec.nulls_last, maintain_order=True)
+        )
+        if limit is not None:
+            found = found.head(limit)
+        return found.select("run_idx", *dict.fromkeys(k.column for k in keys)).collect()
+
+    def page(self, run_idx: Sequence[int]) -> PageTables:
+        """The rows of these runs (in this order) of the runs table and the run-major tables."""
+        wanted = np.asarray(run_idx, dtype=np.int64)
+        gathered, counts = {}, {}
+        for name, (table, offsets) in self._by_run.items():
+            starts, ends = offsets[wanted], offsets[wanted + 1]
+            lengths = ends - starts
+            # Row numbers of every wanted run's block, blocks in page order: each run's start, then +1s.
+            rows = np.repeat(starts - np.concatenate(([0], np.cumsum(lengths)[:-1])), lengths)
+            rows += np.arange(int(lengths.sum()), dtype=np.int64)
+            gathered[name] = table[rows] if len(rows) else table.head(0)
+            counts[name.removesuffix("_by_run")] = lengths.tolist()
+        return PageTables(
+            runs=self.runs[wanted] if len(wanted) else self.runs.head(0),
+            params=gathered["params_by_run"],
+            tags=gathered["tags_by_run"],
+            latest_metrics=gathered["latest_metrics_by_run"],
+            counts=counts,
+        )
+
+
+def _encode(values: pl.Series, run_idx: np.ndarray, size: int) -> Column:
+    """A dense numpy column of ``size`` runs from the values of the runs at ``run_idx``."""
+    present_rows = values.is_not_null().to_numpy()
+    if values.dtype == pl.String:
+        dictionary = values.drop_nulls().unique().sort().to_list()
+        codes = np.full(size, -1, dtype=np.int32)
+        if dictionary:
+            physical = values.cast(pl.Enum(dictionary)).to_physical().fill_null(-1)
+            codes[run_idx] = physical.to_numpy().astype(np.int32)
+        return text_column(codes, dictionary)
+    is_float = values.dtype.is_float()
+    dense = np.zeros(size, dtype=np.float64 if is_float else np.int64)
+    dense[run_idx] = values.fill_null(0).to_numpy()
+    present = np.zeros(size, dtype=bool)
+    present[run_idx] = present_rows
+    return NumberColumn(dense, present)
+
+
+def _decode(column: Column, rows: np.ndarray, name: str) -> pl.Series:
+    """The real values of ``rows`` (None where absent)."""
+    if isinstance(column, TextColumn):
+        dictionary = column.dictionary
+        return pl.Series(name, [dictionary[c] if c >= 0 else None for c in column.codes[rows].tolist()])
+    values = column.values[rows].tolist()
+    present = column.present[rows].tolist()
+    dtype = pl.Float64 if column.values.dtype.kind == "f" else pl.Int64
+    return pl.Series(name, [v if p else None for v, p in zip(values, present, strict=True)], dtype=dtype)
+
+
+def merge_candidates(frames: Sequence[pl.DataFrame], keys: Sequence[OrderKey]) -> pl.DataFrame:
+    """Candidates of several partitions (each with a ``_part`` column) in one search order."""
+    if len(frames) == 1:
+        return frames[0]
+    spec = order_by_exprs(keys)
+    merged = pl.concat(frames, how="vertical_relaxed")
+    return merged.sort(spec.by, descending=spec.descending, nulls_last=spec.nulls_last, maintain_order=True)
+
+
+def _view_rows(location: Location, commit: Commit) -> int:
+    """Rows of the searched tables of a committed view, from the Parquet footers alone."""
+    import pyarrow.parquet as pq
+
+    total = 0
+    for name in _SEARCH_TABLES:
+        rel = commit.tables[name]
+        local = location.local_path(rel)
+        if local is not None:
+            total += pq.read_metadata(local).num_rows
+        else:
+            with location.fs.open(location.full_path(rel), "rb") as handle:
+                total += pq.read_metadata(handle).num_rows
+    return total
+
+
+def memory_partition(
+    location: Location, experiment_id: str, cache: SegmentCache, max_rows: int = MEMORY_SEARCH_ROWS
+) -> MemoryPartition | None:
+    """The partition's current snapshot in memory, or None when it is too large to hold (search it
+    lazily then). Built once per snapshot and kept in ``cache``."""
+    snap = snapshot(location, partition_stream(experiment_id))
+    version = snap.commit.version if snap.commit is not None else None
+    key = ("search", location.root, experiment_id, version, snap.tail)
+
+    def build() -> MemoryPartition | None:
+        if snap.commit is not None and not snap.tail:
+            if _view_rows(location, snap.commit) > max_rows:
+                return None
+            needed = _SEARCH_TABLES + _PAGE_TABLES
+            files = {
+                name: snap.commit.tables.get(name, snap.commit.tables[name.removesuffix("_by_run")])
+                for name in needed
+            }
+            # Read directly, not through the cache's row budget: the partition holds these frames itself.
+            return MemoryPartition({name: read_table(location, rel) for name, rel in files.items()})
+        # With a tail the lazy path would fold the whole partition in memory too: fold it here instead
+        # (the cache keeps it only while it fits its row budget).
+        return MemoryPartition(
+            indexed_tables(partition_tables(location, experiment_id, cache=cache, history=False))
+        )
+
+    return cache.fold(key, build, lambda found: found.rows if found is not None else 0)
