@@ -1,5 +1,6 @@
-"""`python -m bench [--check] [--only core|views] [--scale S]`: run the benchmarks, print a table, and with
---check fail on a missed budget."""
+"""`python -m bench [--check] [--only core|views|versus] [--scale S]`: run the benchmarks, print a table,
+and with --check fail on a missed budget. `versus` is eventlog against the real mlflow package, side by
+side (bench/_versus.py, docs/benchmarks.md)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import platform
 import sys
 
 from bench._core import Figure, core_figures
+from bench._machine import machine_line
 
 
 def _format(value: float, unit: str) -> str:
@@ -18,7 +20,11 @@ def _format(value: float, unit: str) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench")
     parser.add_argument("--check", action="store_true", help="exit 1 if a figure misses its budget")
-    parser.add_argument("--only", choices=("core", "views"), help="run only the core or the views figures")
+    parser.add_argument(
+        "--only",
+        choices=("core", "views", "versus"),
+        help="run only the core, the views, or the eventlog-vs-MLflow figures",
+    )
     parser.add_argument(
         "--scale",
         type=float,
@@ -34,6 +40,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC"
         + (f" | scale {args.scale:g}" if args.scale != 1.0 else "")
     )
+    print(machine_line(), flush=True)
     figures: list[Figure] = []
     if args.only in (None, "core"):
         figures += core_figures(
@@ -43,7 +50,12 @@ def main(argv: list[str] | None = None) -> int:
         from bench._views import views_figures
 
         figures += views_figures(args.scale)
-    width = max(len(f.name) for f in figures)
+    comparisons = []
+    if args.only in (None, "versus"):
+        from bench._versus import versus_figures
+
+        comparisons = versus_figures(args.scale)
+    width = max((len(f.name) for f in figures), default=0)
     failed = []
     for f in figures:
         budget = ""
@@ -54,6 +66,13 @@ def main(argv: list[str] | None = None) -> int:
                 failed.append(f.name)
         note = f"  ({f.note})" if f.note else ""
         print(f"{f.name:<{width}}  {_format(f.value, f.unit):>20}{budget}{note}")
+    if comparisons:
+        from bench._versus import format_comparisons
+
+        if figures:
+            print()
+        print("\n".join(format_comparisons(comparisons)))
+        failed += [c.name.strip() for c in comparisons if not c.ok]
     if args.check and failed:
         print(f"budgets missed: {', '.join(failed)}", file=sys.stderr)
         return 1

@@ -49,6 +49,7 @@ __all__ = [
     "FORMAT_VERSION",
     "CompactionStore",
     "SearchStore",
+    "cached_search_store",
     "compaction_store",
     "link_copy",
     "run_child",
@@ -515,6 +516,19 @@ def search_store(scale: float) -> SearchStore:
         compaction_rss=rss,
         fallback=note,
     )
+
+
+def cached_search_store(scale: float) -> SearchStore | None:
+    """search_store(scale) when it is already generated and compacted by the current compactor, else
+    None: never generates or compacts (for figures that are only worth it when the store is at hand)."""
+    home = CACHE_DIR / f"search-v{FORMAT_VERSION}-{_scale_tag(scale)}"
+    digest = _compactor_digest()
+    split = (home / f"single-partition-failed-{digest}.txt").exists()
+    raw = home / (f"raw-x{SEARCH_SPLIT}" if split else "raw")
+    compacted = home / f"{raw.name}-compacted-{digest}"
+    if not (raw / "meta.json").exists() or not (compacted / "meta.json").exists():
+        return None
+    return search_store(scale)
 
 
 # -- the compaction store: 1,000 runs x 10 metric keys x 1,000 steps -------------------------------------

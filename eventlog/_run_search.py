@@ -142,46 +142,14 @@ def _search_in_memory(
     return PagedList([runs[item] for item in page], token)
 
 
-def runs_from_page(tables: Any) -> list[Run]:
-    """Run entities from a page's tables (views._memory.PageTables), in the page's order."""
+def runs_from_page(page: Any) -> list[Run]:
+    """Run entities from a page of views._memory.PageRows, in the page's order."""
     from eventlog.entities import RunData, RunInfo, RunInputs, RunOutputs
 
-    def lists(frame: Any, columns: Sequence[str]) -> list[list[Any]]:
-        return [frame.get_column(c).to_list() for c in columns]
-
-    m_key, m_value, m_time, m_step = lists(tables.latest_metrics, ("key", "value", "timestamp", "step"))
-    p_key, p_value = lists(tables.params, ("key", "value"))
-    t_key, t_value = lists(tables.tags, ("key", "value"))
-    info_columns = (
-        "run_id", "experiment_id", "user_id", "status", "start_time", "end_time", "lifecycle_stage",
-        "artifact_uri", "run_name",
-    )  # fmt: skip
-    runs = []
-    # The run-major tables hold each run's rows together, runs in page order: slice them by the counts.
-    m = p = t = 0
-    for row, m_n, p_n, t_n in zip(
-        zip(*lists(tables.runs, info_columns), strict=True),
-        tables.counts["latest_metrics"],
-        tables.counts["params"],
-        tables.counts["tags"],
-        strict=True,
-    ):
-        data = RunData._from_rows(
-            list(
-                zip(
-                    m_key[m : m + m_n],
-                    m_value[m : m + m_n],
-                    m_time[m : m + m_n],
-                    m_step[m : m + m_n],
-                    strict=True,
-                )
-            ),
-            dict(zip(p_key[p : p + p_n], p_value[p : p + p_n], strict=True)),
-            dict(zip(t_key[t : t + t_n], t_value[t : t + t_n], strict=True)),
-        )
-        m, p, t = m + m_n, p + p_n, t + t_n
-        runs.append(Run(RunInfo(*row), data, RunInputs(), RunOutputs()))
-    return runs
+    return [
+        Run(RunInfo(*info), RunData._from_rows(metrics, params, tags), RunInputs(), RunOutputs())
+        for info, params, tags, metrics in zip(page.runs, page.params, page.tags, page.metrics, strict=True)
+    ]
 
 
 def _runs_in_order(parts: Sequence[Any], page: list[tuple[int, int]]) -> list[Run]:

@@ -88,7 +88,7 @@ def _number(node: Compare, column: NumberColumn) -> np.ndarray:
         raise Unsupported(f"text comparison on numeric column {node.column}")
     if op in ("IN", "NOT IN"):
         assert isinstance(target, tuple)
-        member = np.isin(values, np.asarray([float(v) for v in target]))
+        member = _member(values, target)
         return present & (member if op == "IN" else ~member)
     assert isinstance(target, (int, float))
     if isinstance(target, int) and not _INT64_MIN <= target <= _INT64_MAX:
@@ -109,6 +109,21 @@ def _number(node: Compare, column: NumberColumn) -> np.ndarray:
         else:
             raise Unsupported(f"operator {op} on numeric column {node.column}")
     return present & result
+
+
+def _member(values: np.ndarray, targets: tuple[object, ...]) -> np.ndarray:
+    """``values`` IN ``targets``, exactly: integers are compared as integers (as floats, 2**53 + 1 would
+    equal 2**53), anything else as a float."""
+    numbers = [t for t in targets if isinstance(t, (int, float)) and not isinstance(t, bool)]
+    exact = [t for t in numbers if isinstance(t, int) and _INT64_MIN <= t <= _INT64_MAX]
+    inexact = [float(t) for t in numbers if not isinstance(t, int)]
+    huge = [float(t) for t in numbers if isinstance(t, int) and not _INT64_MIN <= t <= _INT64_MAX]
+    if values.dtype.kind == "f":
+        return np.isin(values, np.asarray([float(t) for t in numbers], dtype=np.float64))
+    member = np.isin(values, np.asarray(exact, dtype=np.int64))
+    if inexact or huge:
+        member |= np.isin(values.astype(np.float64), np.asarray(inexact + huge, dtype=np.float64))
+    return member
 
 
 def evaluate(node: Node, column: Callable[[str], Column], size: int) -> np.ndarray:
