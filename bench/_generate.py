@@ -219,10 +219,60 @@ def _rss(pid: int) -> int:
     return 0
 
 
-def run_child(argv: Sequence[str], rss_guard: int | None = RSS_GUARD_BYTES) -> ChildResult:
-    """Run a child process; its peak RSS comes from ``wait4`` (that child's own rusage, not the maximum
-    over every child this process ever had, as RUSAGE_CHILDREN would give). A child whose RSS passes
-    ``rss_guard`` is killed and ChildKilled raised."""
+# A Python child started through run_child runs behind this prelude, which reports the child's own
+# high-water RSS (VmHWM) on stderr at exit. wait4's ru_maxrss is not that: on Linux, exec carries the
+# forking process's high-water mark over into the child's, so a small child of a 400 MiB parent would
+# report 400 MiB.
+_HWM_MARK = "BENCH-VMHWM "
+_HWM_PRELUDE = f"""
+import atexit, os, sys
+def _report_hwm():
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    os.write(2, ("\\n{_HWM_MARK}%d\\n" % (int(line.split()[1]) * 1024)).encode())
+    except (OSError, ValueError):
+        pass
+atexit.register(_report_hwm)
+mode, target, *rest = sys.argv[1:]
+if mode == "-m":
+    import runpy
+    sys.argv = [target, *rest]
+    runpy.run_module(target, run_name="__main__", alter_sys=True)
+else:
+    sys.argv = ["-c", *rest]
+    exec(compile(target, "<string>", "exec"), {{"__name__": "__main__", "__builtins__": __builtins__}})
+"""
+
+
+def _with_prelude(argv: Sequence[str]) -> list[str]:
+    """``python -c CODE ...`` / ``python -m MODULE ...`` run behind _HWM_PRELUDE (other argv unchanged)."""
+    if len(argv) >= 3 and argv[0] == sys.executable and argv[1] in ("-c", "-m"):
+        return [argv[0], "-c", _HWM_PRELUDE, *argv[1:]]
+    return list(argv)
+
+
+def _reported_hwm(stderr: str) -> tuple[int | None, str]:
+    """The VmHWM the prelude reported, and stderr without its line."""
+    kept, found = [], None
+    for line in stderr.splitlines(keepends=True):
+        if line.startswith(_HWM_MARK):
+            found = int(line[len(_HWM_MARK) :])
+        else:
+            kept.append(line)
+    return found, "".join(kept)
+
+
+def run_child(
+    argv: Sequence[str], rss_guard: int | None = RSS_GUARD_BYTES, *, measure_memory: bool = True
+) -> ChildResult:
+    """Run a child process and measure its wall time and peak RSS. A Python child (``-c``/``-m``)
+    reports its own VmHWM (see _HWM_PRELUDE) unless ``measure_memory`` is False (for timing an
+    interpreter's start-up untouched); otherwise the peak is wait4's ru_maxrss, an upper bound. A child
+    whose RSS passes ``rss_guard`` is killed and ChildKilled raised."""
+    if measure_memory:
+        argv = _with_prelude(argv)
     scratch = _scratch("child")
     killed_at = 0
     try:
@@ -257,8 +307,9 @@ def run_child(argv: Sequence[str], rss_guard: int | None = RSS_GUARD_BYTES) -> C
         raise ChildKilled(argv, killed_at, wall)
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(argv)} failed ({proc.returncode}):\n{stderr[-4000:]}")
+    hwm, stderr = _reported_hwm(stderr)
     # ru_maxrss is in KiB on Linux, bytes on macOS.
-    rss = usage.ru_maxrss if sys.platform == "darwin" else usage.ru_maxrss * 1024
+    rss = hwm if hwm is not None else usage.ru_maxrss if sys.platform == "darwin" else usage.ru_maxrss * 1024
     return ChildResult(wall, rss, stdout, stderr)
 
 

@@ -1,9 +1,10 @@
 """The read and compaction side: cold search_runs over a million runs, full and incremental compaction.
 
 Every figure is measured in a child process (a fresh interpreter, as a user's script or a cron'd
-``eventlog compact`` would be): the search child times its own query, the compaction's peak memory is the
-child's own ``ru_maxrss`` (from ``wait4``). "Cold" means a new process with nothing cached in it; the
-files themselves are usually in the OS page cache, since the store was just generated or read.
+``eventlog compact`` would be): the search child times its own query, the compaction's peak memory is
+the child's own high-water RSS (VmHWM, see ``_generate.run_child``). "Cold" means a new process with
+nothing cached in it; the files themselves are usually in the OS page cache, since the store was just
+generated or read.
 """
 
 from __future__ import annotations
@@ -165,7 +166,7 @@ def _compaction_figures(scale: float) -> list[Figure]:
             "GiB",
             budget=COMPACTION_RSS_BUDGET_GIB,
             higher_is_better=False,
-            note="child ru_maxrss (wait4)",
+            note="the child's own VmHWM",
         ),
         Figure(
             f"incremental compaction after {increment:,} new events (1%)",

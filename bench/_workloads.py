@@ -1,10 +1,11 @@
 """The child side of bench/_versus.py: ``python -m bench._workloads <workload> <json arguments>``.
 
 Each workload runs in a fresh interpreter per library, so that neither library's imports, caches or
-background threads leak into the other's figure, and the parent can read the child's own peak RSS from
-``wait4``. A child times only its own work (imports and store set-up stay outside the timed region) and
-prints one line ``BENCH-RESULT <json>`` last; everything else it prints (MLflow's alembic chatter) is
-ignored. Only the standard library is imported at module level: the child's RSS is the library's.
+background threads leak into the other's figure, and the parent gets the child's own peak RSS (VmHWM,
+reported at exit; see ``_generate.run_child``). A child times only its own work (imports and store
+set-up stay outside the timed region) and prints one line ``BENCH-RESULT <json>`` last; everything else
+it prints (MLflow's alembic chatter) is ignored. Only the standard library is imported at module
+level: the child's RSS is the library's.
 
 Both libraries run with their default settings: eventlog buffers logging calls and flushes them on its
 2 s timer and at ``end_run``; MLflow's sqlite store commits every call as a transaction.
