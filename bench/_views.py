@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import shutil
 import statistics
 import sys
 
 from bench import _generate as gen
 from bench._core import Figure
+from bench._machine import load_line
 
 __all__ = ["views_figures"]
 
@@ -184,15 +184,8 @@ def _compaction_figures(scale: float) -> list[Figure]:
     ]
 
 
-def _load() -> str:
-    try:
-        return "load average " + " ".join(f"{x:.1f}" for x in os.getloadavg()) + f" on {os.cpu_count()} CPUs"
-    except OSError:
-        return "load average unknown"
-
-
 def views_figures(scale: float = 1.0) -> list[Figure]:
-    print(f"  [views] before: {_load()}", flush=True)
+    print(f"  [views] before: {load_line()}", flush=True)
     figures = [*_search_figures(scale), *_compaction_figures(scale)]
-    print(f"  [views] after: {_load()} (a shared machine: figures under load are slower)", flush=True)
+    print(f"  [views] after: {load_line()} (a shared machine: figures under load are slower)", flush=True)
     return figures

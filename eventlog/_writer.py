@@ -361,63 +361,81 @@ def _metric_table(
     from views import segment_schema
 
     n = len(m.run)
+    text = pa.string()
+    run_codes = _numbers(m.run, pa.int32(), n)
+    key_codes = _numbers(m.key, pa.int32(), n)
 
-    def numbers(values: object, arrow_type: pa.DataType) -> pa.Array:
-        # Straight from the buffer: pa.array would import pandas to check what kind of object it got.
-        return pa.Array.from_buffers(arrow_type, n, [None, pa.py_buffer(values)])
-
-    run_codes = numbers(m.run, pa.int32())
-    key_codes = numbers(m.key, pa.int32())
-    as_text = pa.string()
-
-    def constant(text: str) -> pa.Array:  # (pa.scalar would import pandas too)
-        codes = numbers(np.zeros(n, dtype=np.int32), pa.int32())
-        return pa.DictionaryArray.from_arrays(codes, _arrow([text], as_text)).cast(as_text)
+    def decoded(codes: pa.Array, dictionary: list[object]) -> pa.Array:
+        return pa.DictionaryArray.from_arrays(codes, _column(dictionary, text)).cast(text)
 
     columns = {
-        "writer": constant(writer_id),
-        "seq": numbers(np.arange(first_seq, first_seq + n, dtype=np.int64), pa.int64()),
-        "kind": constant("metric"),
-        "timestamp": numbers(m.timestamp, pa.int64()),
-        "experiment_id": pa.DictionaryArray.from_arrays(run_codes, _arrow(run_experiment, as_text)).cast(
-            as_text
-        ),
-        "run_id": pa.DictionaryArray.from_arrays(run_codes, _arrow(runs, as_text)).cast(as_text),
-        "key": pa.DictionaryArray.from_arrays(key_codes, _arrow(keys, as_text)).cast(as_text),
-        "value": numbers(m.value, pa.float64()),
-        "step": numbers(m.step, pa.int64()),
+        "writer": decoded(_numbers(np.zeros(n, dtype=np.int32), pa.int32(), n), [writer_id]),
+        "seq": _numbers(np.arange(first_seq, first_seq + n, dtype=np.int64), pa.int64(), n),
+        "kind": decoded(_numbers(np.zeros(n, dtype=np.int32), pa.int32(), n), ["metric"]),
+        "timestamp": _numbers(m.timestamp, pa.int64(), n),
+        "experiment_id": decoded(run_codes, list(run_experiment)),
+        "run_id": decoded(run_codes, list(runs)),
+        "key": decoded(key_codes, list(keys)),
+        "value": _numbers(m.value, pa.float64(), n),
+        "step": _numbers(m.step, pa.int64(), n),
     }
     schema = segment_schema()
     arrays = [columns[f.name] if f.name in columns else pa.nulls(n, f.type) for f in schema]
-    return pa.Table.from_arrays([a.cast(f.type) for a, f in zip(arrays, schema, strict=False)], schema=schema)
+    return pa.Table.from_arrays(arrays, schema=schema)
 
 
 def _event_table(writer_id: str, e: _EventColumns) -> pa.Table:
+    import numpy as np
     import pyarrow as pa
 
     from views import segment_schema
 
     n = len(e.seq)
     schema = segment_schema()
-    given: dict[str, object] = {
-        "writer": [writer_id] * n,
-        "seq": e.seq.tolist(),
-        "kind": e.kind,
-        "timestamp": e.timestamp.tolist(),
-        **e.columns,
-    }
-    arrays = [_arrow(given[f.name], f.type) if f.name in given else pa.nulls(n, f.type) for f in schema]
+    given: dict[str, list[object]] = {"writer": [writer_id] * n, "kind": list(e.kind), **e.columns}
+    numbers = {"seq": e.seq, "timestamp": e.timestamp}
+    arrays = []
+    for f in schema:
+        if f.name in numbers:
+            arrays.append(_numbers(np.frombuffer(numbers[f.name], dtype=np.int64), f.type, n))
+        elif f.name in given and any(v is not None for v in given[f.name]):
+            arrays.append(_column(given[f.name], f.type))
+        else:
+            arrays.append(pa.nulls(n, f.type))
     return pa.Table.from_arrays(arrays, schema=schema)
 
 
-def _arrow(values: object, arrow_type: pa.DataType) -> pa.Array:
-    """An Arrow array from a Python list, built by Polars: ``pa.array`` on a list imports pandas when it
-    is installed (to ask whether the list is a pandas object), ~60 MB and ~0.15 s for every logging
-    process."""
-    import polars as pl
+# Arrow arrays are built from their buffers here, not with pa.array or pa.scalar: those import pandas
+# (when it is installed) to check whether they were handed a pandas object — about 35 MB and 0.15 s
+# in every logging process — and Polars round trips cost a millisecond per small flush.
+def _numbers(values: object, arrow_type: pa.DataType, n: int) -> pa.Array:
+    """A null-free numeric array over the buffer of ``values`` (an array.array or numpy array)."""
+    import pyarrow as pa
 
-    polars_type = {"string": pl.String, "int64": pl.Int64, "float64": pl.Float64}[str(arrow_type)]
-    return pl.Series(values=list(values), dtype=polars_type).to_arrow().cast(arrow_type)  # type: ignore[call-overload]
+    return pa.Array.from_buffers(arrow_type, n, [None, pa.py_buffer(values)])
+
+
+def _column(values: list[object], arrow_type: pa.DataType) -> pa.Array:
+    """A string, int64 or float64 array from a list that may hold None."""
+    import numpy as np
+    import pyarrow as pa
+
+    n = len(values)
+    absent = np.fromiter((v is None for v in values), dtype=bool, count=n)
+    validity = pa.py_buffer(np.packbits(~absent, bitorder="little")) if absent.any() else None
+    if arrow_type == pa.string():
+        encoded = [b"" if v is None else str(v).encode() for v in values]
+        offsets = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(np.fromiter(map(len, encoded), dtype=np.int64, count=n), out=offsets[1:])
+        data = pa.py_buffer(b"".join(encoded))
+        if offsets[-1] < 2**31:  # the usual case: 32-bit offsets, the string type itself
+            small = pa.py_buffer(offsets.astype(np.int32))
+            return pa.Array.from_buffers(arrow_type, n, [validity, small, data])
+        large = pa.Array.from_buffers(pa.large_string(), n, [validity, pa.py_buffer(offsets), data])
+        return large.cast(arrow_type)
+    dtype = np.float64 if arrow_type == pa.float64() else np.int64
+    numbers = np.fromiter((0 if v is None else v for v in values), dtype=dtype, count=n)
+    return pa.Array.from_buffers(arrow_type, n, [validity, pa.py_buffer(numbers)])
 
 
 _ZSTD_MIN_ROWS = 10_000

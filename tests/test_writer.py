@@ -15,6 +15,8 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import eventlog
 from eventlog import MlflowClient, RunOperations
@@ -442,3 +444,66 @@ def test_threads_logging_to_one_run_lose_nothing(
     events = _assert_unique_ids(root)
     assert events.filter(pl.col("kind") == "metric").height == threads * steps * 8
     assert events.filter(pl.col("kind") == "param").height == len(expected_params)
+
+
+# -- Arrow columns built from buffers (the writer avoids pa.array, which imports pandas) ---------------
+_cells = st.one_of(st.none(), st.text(max_size=12))
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(_cells, max_size=40))
+def test_string_columns_equal_pyarrows_own_conversion(values: list[str | None]) -> None:
+    import pyarrow as pa
+
+    from eventlog._writer import _column
+
+    built = _column(list(values), pa.string())
+    built.validate(full=True)
+    assert built.equals(pa.array(values, pa.string()))
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(st.one_of(st.none(), st.integers(-(2**63), 2**63 - 1)), max_size=40),
+    st.lists(st.one_of(st.none(), st.floats()), max_size=40),
+)
+def test_number_columns_equal_pyarrows_own_conversion(
+    ints: list[int | None], floats: list[float | None]
+) -> None:
+    import pyarrow as pa
+
+    from eventlog._writer import _column
+
+    for values, arrow_type in ((ints, pa.int64()), (floats, pa.float64())):
+        built = _column(list(values), arrow_type)
+        built.validate(full=True)
+        expected = pa.array(values, arrow_type)
+        assert built.to_pylist() == expected.to_pylist() or (
+            # NaN != NaN: compare positions of nulls and NaNs, then the rest
+            [v is None for v in built.to_pylist()] == [v is None for v in values]
+            and all(
+                (a != a and b != b) or a == b
+                for a, b in zip(built.to_pylist(), values, strict=True)
+                if b is not None
+            )
+        )
+
+
+def test_a_logging_process_does_not_import_pandas(tmp_path: Path) -> None:
+    """Logging params, tags and metrics and reading them back never loads pandas (~35 MB, ~0.15 s)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, eventlog\n"
+        f"eventlog.set_tracking_uri({str(tmp_path / 'store')!r})\n"
+        "with eventlog.start_run() as run:\n"
+        "    eventlog.log_params({'a': 1, 'b': 'x'}); eventlog.set_tag('t', 'v')\n"
+        "    for i in range(1000): eventlog.log_metric('m', i / 7, step=i)\n"
+        "client = eventlog.MlflowClient()\n"
+        "assert len(client.get_metric_history(run.info.run_id, 'm')) == 1000\n"
+        "assert client.search_runs(['0'])[0].data.params == {'a': '1', 'b': 'x'}\n"
+        "print('pandas' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False", out.stderr

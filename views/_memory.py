@@ -24,6 +24,8 @@ import polars as pl
 
 from storage import Location
 from views._fold import indexed_tables
+from views._search import _PREFIX_TABLE
+from views._search import ATTRIBUTE_COLUMNS as _ATTRIBUTES
 from views._snapshot import SegmentCache, partition_tables, read_table, snapshot
 from views._streams import Commit, partition_stream
 from views.filter import Filter, OrderKey, order_by_exprs
@@ -51,17 +53,6 @@ __all__ = [
 # A partition whose runs, params, tags and latest metrics hold more rows than this is searched lazily.
 MEMORY_SEARCH_ROWS = 2_000_000
 
-# Wide-frame attribute column -> runs-table column (the same names as views._search.ATTRIBUTE_COLUMNS).
-_ATTRIBUTES = {
-    "attributes.run_id": "run_id",
-    "attributes.run_name": "run_name",
-    "attributes.status": "status",
-    "attributes.user_id": "user_id",
-    "attributes.artifact_uri": "artifact_uri",
-    "attributes.start_time": "start_time",
-    "attributes.end_time": "end_time",
-}
-_PREFIX_TABLE = {"params": "params", "tags": "tags", "metrics": "latest_metrics"}
 _VALUE_TYPE = {"params": pl.String, "tags": pl.String, "metrics": pl.Float64}
 _SEARCH_TABLES = ("runs", "params", "tags", "latest_metrics")
 _PAGE_TABLES = ("params_by_run", "tags_by_run", "latest_metrics_by_run")
