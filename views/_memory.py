@@ -245,15 +245,12 @@ class MemoryPartition:
         if not predicate.matches_all:
             condition = condition & filter_expr(predicate.node)
         spec = order_by_exprs(keys)
-        # One lazy chain, one collect: each eager step would pay Polars' per-query overhead again.
-        found = (
-            wide.lazy()
-            .filter(condition)
-            .sort(spec.by, descending=spec.descending, nulls_last=spec.nulls_last, maintain_order=True)
+        found = wide.filter(condition).sort(
+            spec.by, descending=spec.descending, nulls_last=spec.nulls_last, maintain_order=True
         )
         if limit is not None:
             found = found.head(limit)
-        return found.select("run_idx", *dict.fromkeys(k.column for k in keys)).collect()
+        return found.select("run_idx", *dict.fromkeys(k.column for k in keys))
 
     def page(self, run_idx: Sequence[int]) -> PageRows:
         """These runs (in this order) with their params, tags and latest metrics.
