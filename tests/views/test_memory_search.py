@@ -17,6 +17,7 @@ one, a compaction by another process); the RunData of a result behaves like get_
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import math
 import os
@@ -39,6 +40,19 @@ from eventlog.entities import Metric, Param, Run, RunTag, ViewType
 
 BASE = 1_700_000_000_000
 VAR = "EVENTLOG_SEARCH_MEMORY_ROWS"
+
+
+@contextlib.contextmanager
+def _budget(value: str | None) -> Iterator[None]:
+    """EVENTLOG_SEARCH_MEMORY_ROWS set to ``value`` (unset for None) for the duration."""
+    with pytest.MonkeyPatch.context() as patch:
+        if value is None:
+            patch.delenv(VAR, raising=False)
+        else:
+            patch.setenv(VAR, value)
+        yield
+
+
 INFO_FIELDS = (
     "run_id",
     "experiment_id",
@@ -398,11 +412,7 @@ def _fluent_frames(world: World) -> list[tuple[str, Any, Any]]:
     for label, kwargs in calls:
         frames = []
         for value in ("0", None):
-            with pytest.MonkeyPatch.context() as patch:
-                if value is None:
-                    patch.delenv(VAR, raising=False)
-                else:
-                    patch.setenv(VAR, value)
+            with _budget(value):
                 frames.append(eventlog.search_runs(**kwargs))
         out.append((label, frames[0], frames[1]))
     eventlog.set_tracking_uri(None)
@@ -573,11 +583,7 @@ def _answers(world: World, value: str | None) -> list[Any]:
     client = MlflowClient(world.root)
     out = []
     for query in SMALL_QUERIES:
-        with pytest.MonkeyPatch.context() as patch:
-            if value is None:
-                patch.delenv(VAR, raising=False)
-            else:
-                patch.setenv(VAR, value)
+        with _budget(value):
             out.append(run_query(client, world, query))
     return out
 
@@ -632,11 +638,7 @@ def test_explicit_page_tokens_and_limits(small_world: World, compacted: bool) ->
     for max_results, token in cases:
         answers = []
         for value in ("0", None):
-            with pytest.MonkeyPatch.context() as patch:
-                if value is None:
-                    patch.delenv(VAR, raising=False)
-                else:
-                    patch.setenv(VAR, value)
+            with _budget(value):
                 try:
                     found = client.search_runs(ids, "", ViewType.ALL, max_results, ["metrics.loss"], token)
                     answers.append(([describe(r) for r in found], found.token))
