@@ -125,6 +125,32 @@ class Location:
             posixpath.basename(str(e["name"]).rstrip("/")) for e in listing if e.get("type") == "directory"
         )
 
+    def list_files(self, rel_dir: str) -> list[str]:
+        """Paths (relative to the root) of every file below ``rel_dir``, at any depth, sorted.
+
+        On an object store this is one prefix listing (paged), not one listing per sub-directory: a
+        store with thousands of experiment-name claims is listed in a few requests."""
+        if self.is_local:
+            base = self.full_path(rel_dir)
+            found: list[str] = []
+            for directory, _, files in os.walk(base):
+                relative = posixpath.join(rel_dir, os.path.relpath(directory, base).replace(os.sep, "/"))
+                relative = posixpath.normpath(relative)
+                found.extend(f"{relative}/{name}" for name in files if not name.startswith(".tmp-"))
+            return sorted(found)
+        path = self.full_path(rel_dir).rstrip("/")
+        self.fs.invalidate_cache(path)
+        try:
+            listed = self.fs.find(path, withdirs=False, detail=False)
+        except (FileNotFoundError, NotADirectoryError):
+            return []
+        # As in _fresh_listing: keep only what is really below ``path`` (prefix-matching listings).
+        prefix = path.strip("/") + "/"
+        root = self.full_path("").strip("/") + "/"
+        return sorted(
+            str(name).strip("/")[len(root) :] for name in listed if str(name).strip("/").startswith(prefix)
+        )
+
     def list_temporary(self, rel_dir: str) -> list[tuple[str, float]]:
         """Leftover ``.tmp-*`` files of interrupted local writes, with their modification times (s)."""
         if not self.is_local:

@@ -53,9 +53,14 @@ class Stream:
             for n in location.list_names(_layout.CATALOG_SEGMENTS)
             if _layout.parse_segment_name(n)
         ]
-        for digest in location.list_dirs(_layout.CATALOG_NAMES):
-            directory = f"{_layout.CATALOG_NAMES}/{digest}"
-            rels.extend(f"{directory}/{n}" for n in location.list_names(directory) if n.endswith(".parquet"))
+        # Name claims live at names/<digest>/<generation>.parquet: one listing of the whole tree, not one
+        # per name (every experiment lookup lists the catalog; on an object store that is a request each).
+        depth = _layout.CATALOG_NAMES.count("/") + 2
+        rels.extend(
+            rel
+            for rel in location.list_files(_layout.CATALOG_NAMES)
+            if rel.endswith(".parquet") and rel.count("/") == depth
+        )
         return rels
 
 

@@ -130,6 +130,27 @@ def test_listing_an_absent_directory_is_empty(backend: Backend) -> None:
     assert loc.list_names("present/fil") == []
 
 
+def test_list_files_lists_a_tree_in_one_go(backend: Backend) -> None:
+    """Every file below a directory at any depth, as root-relative paths, and nothing beside it."""
+    loc = backend.location()
+    assert loc.list_files("names") == []
+    for rel in ("names/ab/0.parquet", "names/ab/1.parquet", "names/cd/0.parquet", "names/x/y/z.bin"):
+        loc.publish(rel, b"x")
+    loc.publish("namesake/0.parquet", b"x")  # shares the prefix "names", is not below "names/"
+    loc.publish("names.json", b"x")
+    assert loc.list_files("names") == [
+        "names/ab/0.parquet",
+        "names/ab/1.parquet",
+        "names/cd/0.parquet",
+        "names/x/y/z.bin",
+    ]
+    assert loc.list_files("names/ab") == ["names/ab/0.parquet", "names/ab/1.parquet"]
+    assert loc.list_files("nam") == []
+    other = backend.other_process_fs()
+    other.pipe_file(loc.full_path("names/ef/0.parquet"), b"x")  # listed at once, never from a cache
+    assert "names/ef/0.parquet" in loc.list_files("names")
+
+
 def test_read_many(backend: Backend) -> None:
     loc = backend.location()
     files = {f"many/{i:03d}.bin": os.urandom(17 + i) for i in range(25)}
