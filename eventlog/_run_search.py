@@ -116,9 +116,7 @@ def _search_in_memory(
     wanted = None if max_results is None else max_results + 1
     limit = None if wanted is None else offset + wanted
     if len(parts) == 1:
-        run_idx = parts[0].top_run_idx(stages, predicate, keys, limit)
-        end = None if wanted is None else offset + wanted
-        found = [(0, i) for i in run_idx[offset:end]]
+        found = [(0, i) for i in parts[0].top_run_idx(stages, predicate, keys, limit)[offset:limit]]
     else:
         candidates = merge_candidates(
             [

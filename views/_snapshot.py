@@ -123,6 +123,9 @@ class SegmentCache:
         if weight > self.max_rows:
             return value
         with self._lock:
+            previous = self._folds.pop(key, None)  # another thread may have computed it meanwhile
+            if previous is not None:
+                self._fold_rows -= previous[1]
             self._folds[key] = (value, weight)
             self._fold_rows += weight
             while len(self._folds) > self.max_folds or self._fold_rows > self.max_rows:

@@ -953,3 +953,31 @@ def test_run_data_of_a_search_result_behaves_like_get_run(
     fresh = client.search_runs([experiment_id], order_by=["attributes.start_time DESC"])[0]
     clone = pickle.loads(pickle.dumps(fresh.data))
     assert [_metric(m) for m in clone._metric_objs] == [_metric(m) for m in got.data._metric_objs]
+
+
+def test_snapshot_fold_memo_is_bounded_by_entries_and_rows() -> None:
+    """SegmentCache.fold keeps results by key within its entry and row budgets, newest first."""
+    from views._snapshot import SegmentCache
+
+    cache = SegmentCache(max_rows=10, max_folds=3)
+    calls: list[str] = []
+
+    def compute(value: str) -> Any:
+        def run() -> str:
+            calls.append(value)
+            return value
+
+        return run
+
+    assert cache.fold(("a",), compute("a"), lambda v: 4) == "a"
+    assert cache.fold(("a",), compute("a2"), lambda v: 4) == "a"  # kept: not computed again
+    assert cache.fold(("b",), compute("b"), lambda v: 4) == "b"
+    assert cache.fold(("c",), compute("c"), lambda v: 4) == "c"  # 12 rows > 10: "a" (oldest) dropped
+    assert cache.fold(("a",), compute("a3"), lambda v: 4) == "a3"
+    assert calls == ["a", "b", "c", "a3"]
+    assert cache.fold(("big",), compute("big"), lambda v: 11) == "big"  # heavier than the budget
+    assert cache.fold(("big",), compute("big2"), lambda v: 11) == "big2"  # returned, never kept
+    assert cache.fold(("n",), compute("n1"), None) == "n1"
+    for key in ("x", "y", "z"):
+        cache.fold((key,), compute(key), None)
+    assert cache.fold(("n",), compute("n2"), None) == "n2"  # past max_folds entries: dropped
