@@ -156,8 +156,9 @@ def norm_float(value: Any) -> Any:
 class AutologCtx:
     """Helpers for one scenario against one library; ``experiment_id`` is active when it starts."""
 
-    def __init__(self, m: Any, prefix: str) -> None:
+    def __init__(self, m: Any, prefix: str, ignore_tags: tuple[str, ...] = ()) -> None:
         self.m = m
+        self.ignore_tags = ignore_tags
         self.lib = m.__name__
         self.is_eventlog = self.lib == "eventlog"
         self.experiment_id = m.create_experiment(f"{prefix}autolog")
@@ -197,7 +198,7 @@ class AutologCtx:
         client = self.client()
         tags = {}
         for key, value in run.data.tags.items():
-            if key.startswith("mlflow.source.git."):
+            if key.startswith("mlflow.source.git.") or key in self.ignore_tags:
                 continue
             if key == "mlflow.runName":
                 value = names[run_id]
@@ -281,11 +282,16 @@ class AutologCtx:
 
 
 def run_scenario(
-    name: str, scenario: Callable[..., Any], prefix: str, uris: dict[str, str], compare_runs: bool = True
+    name: str,
+    scenario: Callable[..., Any],
+    prefix: str,
+    uris: dict[str, str],
+    compare_runs: bool = True,
+    ignore_tags: tuple[str, ...] = (),
 ) -> dict[str, Any]:
     m = open_library(name, uris)
     try:
-        ctx = AutologCtx(m, prefix)
+        ctx = AutologCtx(m, prefix, ignore_tags)
         result = scenario(m, ctx)
         while m.active_run() is not None:
             m.end_run()
@@ -299,14 +305,16 @@ def differential(autolog_stores: dict[str, str]) -> Callable[[Callable[..., Any]
     """``differential(scenario)``: run it on mlflow, then on eventlog; assert equal outcomes.
 
     ``compare_runs=False`` compares only what the scenario returns (for what MLflow does not do
-    deterministically)."""
+    deterministically); ``ignore_tags`` leaves those run tags out of the comparison."""
 
-    def check(scenario: Callable[..., Any], compare_runs: bool = True) -> Any:
+    def check(
+        scenario: Callable[..., Any], compare_runs: bool = True, ignore_tags: tuple[str, ...] = ()
+    ) -> Any:
         prefix = f"a{next(_prefixes)}-"
-        expected = run_scenario("mlflow", scenario, prefix, autolog_stores, compare_runs)
+        expected = run_scenario("mlflow", scenario, prefix, autolog_stores, compare_runs, ignore_tags)
         if os.environ.get("DIFFERENTIAL_SHOW"):
             print(f"\n== {scenario.__name__}\n{pprint.pformat(expected, width=110)}")
-        actual = run_scenario("eventlog", scenario, prefix, autolog_stores, compare_runs)
+        actual = run_scenario("eventlog", scenario, prefix, autolog_stores, compare_runs, ignore_tags)
         if actual != expected:
             diff = difflib.unified_diff(
                 pprint.pformat(expected, width=110).splitlines(),
