@@ -11,6 +11,21 @@ import pytest
 _PREFIXES = ("EVENTLOG_", "MLFLOW_")
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _session_workdir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Module- and session-scoped fixtures are set up before any test's own working directory: give them
+    a scratch one too. Otherwise MLflow's default artifact root (``./mlruns``) lands in the checkout —
+    the directory ``make demo`` uses as its store, which eventlog then refuses as a foreign one."""
+    checkout = Path(__file__).resolve().parent.parent
+    before = {name: (checkout / name).exists() for name in ("mlruns", "mlflow.db")}
+    previous = os.getcwd()
+    os.chdir(tmp_path_factory.mktemp("session-cwd"))
+    yield
+    os.chdir(previous)
+    left = [name for name, existed in before.items() if not existed and (checkout / name).exists()]
+    assert not left, f"the tests left {left} in the checkout ({checkout})"
+
+
 @pytest.fixture(autouse=True)
 def _hermetic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     for name in list(os.environ):
