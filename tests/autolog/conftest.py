@@ -25,7 +25,6 @@ fallback, the flavor's pinned packages: the requirement files' contents are not 
 
 from __future__ import annotations
 
-import contextlib
 import difflib
 import itertools
 import json
@@ -37,6 +36,7 @@ import tempfile
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import differential as shared
 import pytest
 
 _prefixes = itertools.count(1)
@@ -73,12 +73,6 @@ def autolog_stores(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[st
     mlflow.set_tracking_uri(None)
 
 
-def clear_env() -> None:
-    for name in list(os.environ):
-        if name.startswith(("MLFLOW_", "EVENTLOG_")):
-            del os.environ[name]
-
-
 def disable_mlflow_autologging() -> None:
     import mlflow
     from mlflow.utils.autologging_utils import AUTOLOGGING_INTEGRATIONS
@@ -103,43 +97,19 @@ def disable_eventlog_autologging() -> None:
 
 
 def reset_mlflow() -> None:
-    import mlflow
-    import mlflow.tracking.fluent as fluent
-
     disable_mlflow_autologging()
-    while mlflow.active_run() is not None:
-        with contextlib.suppress(Exception):
-            mlflow.end_run()
-    fluent._active_experiment_id = None
-    fluent._last_active_run_id.set(None)
-    clear_env()
+    shared.reset_mlflow()
 
 
 def reset_eventlog() -> None:
-    import eventlog
-    from eventlog._reset import reset_process_state
-
     disable_eventlog_autologging()
-    while eventlog.active_run() is not None:
-        with contextlib.suppress(Exception):
-            eventlog.end_run()
-    reset_process_state()
-    clear_env()
+    shared.reset_eventlog()
 
 
 def open_library(name: str, uris: dict[str, str]) -> Any:
-    if name == "mlflow":
-        import mlflow
-
-        reset_mlflow()
-        os.environ["MLFLOW_DISABLE_TELEMETRY"] = "true"
-        mlflow.set_tracking_uri(uris["mlflow"])
-        return mlflow
-    import eventlog
-
-    reset_eventlog()
-    eventlog.set_tracking_uri(uris["eventlog"])
-    return eventlog
+    """The differential suite's open_library, with autologging switched off first."""
+    disable_mlflow_autologging() if name == "mlflow" else disable_eventlog_autologging()
+    return shared.open_library(name, uris)
 
 
 def norm_float(value: Any) -> Any:

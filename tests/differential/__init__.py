@@ -22,6 +22,7 @@ Everything else must be identical: values, types where MLflow's are deterministi
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import re
@@ -45,6 +46,47 @@ def clear_env() -> None:
     for name in list(os.environ):
         if name.startswith(_ENV_PREFIXES):
             del os.environ[name]
+
+
+def reset_mlflow() -> None:
+    """End MLflow's active runs and forget its active experiment and the variables it set."""
+    import mlflow
+    import mlflow.tracking.fluent as fluent
+
+    while mlflow.active_run() is not None:
+        with contextlib.suppress(Exception):  # e.g. the run's experiment was deleted
+            mlflow.end_run()
+    fluent._active_experiment_id = None
+    fluent._last_active_run_id.set(None)
+    clear_env()
+
+
+def reset_eventlog() -> None:
+    """End eventlog's active runs and reset its process state and the variables it set."""
+    import eventlog
+    from eventlog._reset import reset_process_state
+
+    while eventlog.active_run() is not None:
+        with contextlib.suppress(Exception):
+            eventlog.end_run()
+    reset_process_state()
+    clear_env()
+
+
+def open_library(name: str, uris: dict[str, str]) -> Any:
+    """Reset the module's process state and point it at the session store."""
+    if name == "mlflow":
+        import mlflow
+
+        reset_mlflow()
+        os.environ["MLFLOW_DISABLE_TELEMETRY"] = "true"
+        mlflow.set_tracking_uri(uris["mlflow"])
+        return mlflow
+    import eventlog
+
+    reset_eventlog()
+    eventlog.set_tracking_uri(uris["eventlog"])
+    return eventlog
 
 
 def outcome_of_exception(e: BaseException) -> tuple[str, str, str | None, str]:

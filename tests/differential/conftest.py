@@ -8,7 +8,6 @@ MLFLOW_EXPERIMENT_ID/MLFLOW_TRACKING_URI variables they write): it is reset befo
 
 from __future__ import annotations
 
-import contextlib
 import difflib
 import itertools
 import os
@@ -19,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from . import Ctx, clear_env
+from . import Ctx, open_library, reset_eventlog, reset_mlflow
 
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 os.environ.setdefault("DO_NOT_TRACK", "true")
@@ -43,52 +42,13 @@ def _stores(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]
     mlflow.set_tracking_uri(None)
 
 
-def _reset_mlflow() -> None:
-    import mlflow
-    import mlflow.tracking.fluent as fluent
-
-    while mlflow.active_run() is not None:
-        with contextlib.suppress(Exception):  # e.g. the run's experiment was deleted
-            mlflow.end_run()
-    fluent._active_experiment_id = None
-    fluent._last_active_run_id.set(None)
-    clear_env()
-
-
-def _reset_eventlog() -> None:
-    import eventlog
-    from eventlog._reset import reset_process_state
-
-    while eventlog.active_run() is not None:
-        with contextlib.suppress(Exception):
-            eventlog.end_run()
-    reset_process_state()
-    clear_env()
-
-
-def _open(name: str, uris: dict[str, str]) -> Any:
-    """Reset the module's process state and point it at the session store."""
-    if name == "mlflow":
-        import mlflow
-
-        _reset_mlflow()
-        os.environ["MLFLOW_DISABLE_TELEMETRY"] = "true"
-        mlflow.set_tracking_uri(uris["mlflow"])
-        return mlflow
-    import eventlog
-
-    _reset_eventlog()
-    eventlog.set_tracking_uri(uris["eventlog"])
-    return eventlog
-
-
 def run_scenario(name: str, scenario: Callable[..., Any], prefix: str, uris: dict[str, str]) -> Any:
-    m = _open(name, uris)
-    ctx = Ctx(m, prefix, reopen=lambda: _open(name, uris))
+    m = open_library(name, uris)
+    ctx = Ctx(m, prefix, reopen=lambda: open_library(name, uris))
     try:
         return scenario(m, ctx)
     finally:
-        _reset_mlflow() if name == "mlflow" else _reset_eventlog()
+        reset_mlflow() if name == "mlflow" else reset_eventlog()
 
 
 @pytest.fixture

@@ -43,8 +43,7 @@ from typing import Any
 
 import pytest
 
-from . import _SET_OF_STRINGS, norm_float, outcome_of_exception
-from .conftest import _open, _reset_eventlog, _reset_mlflow
+from . import _SET_OF_STRINGS, norm_float, open_library, outcome_of_exception, reset_eventlog, reset_mlflow
 
 pytestmark = pytest.mark.mlflow
 
@@ -915,13 +914,13 @@ def outcomes(_stores: dict[str, str]) -> Iterator[Outcomes]:
 
     try:
         started = time.perf_counter()
-        m = _open("mlflow", _stores)
+        m = open_library("mlflow", _stores)
         ml_exps = _log_all(m, ml_ids)
         clock("mlflow", "log", started)
         ml_base = _compute(Lib(m, ml_exps, ml_ids), "raw", timing["mlflow"])
 
         started = time.perf_counter()
-        e = _open("eventlog", _stores)
+        e = open_library("eventlog", _stores)
         el_exps = _log_all(e, el_ids)
         e.flush()
         clock("eventlog", "log", started)
@@ -937,20 +936,20 @@ def outcomes(_stores: dict[str, str]) -> Iterator[Outcomes]:
             el_lazy = _compute(el, "lazy", timing["eventlog"])
 
         started = time.perf_counter()
-        m = _open("mlflow", _stores)
+        m = open_library("mlflow", _stores)
         _log_tail(m, ml_exps, ml_ids)
         clock("mlflow", "log", started)
         ml_tail = _compute(Lib(m, ml_exps, ml_ids), "tail", timing["mlflow"])
 
         started = time.perf_counter()
-        e = _open("eventlog", _stores)
+        e = open_library("eventlog", _stores)
         _log_tail(e, el_exps, el_ids)
         e.flush()
         clock("eventlog", "log", started)
         el_tail = _compute(Lib(e, el_exps, el_ids), "tail", timing["eventlog"])
     finally:
-        _reset_mlflow()
-        _reset_eventlog()
+        reset_mlflow()
+        reset_eventlog()
     yield Outcomes(
         mlflow={"raw": ml_base, "compacted": ml_base, "lazy": ml_base, "tail": ml_tail},
         eventlog={"raw": el_raw, "compacted": el_compacted, "lazy": el_lazy, "tail": el_tail},
