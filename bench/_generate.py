@@ -86,7 +86,7 @@ def _log(message: str) -> None:
 
 # -- plumbing ------------------------------------------------------------------------------------------
 def _schema() -> pa.Schema:
-    from views import segment_schema
+    from eventlog.views import segment_schema
 
     return segment_schema()
 
@@ -108,7 +108,7 @@ def _table(n: int, columns: dict[str, pa.Array]) -> pa.Table:
 
 
 def _write_segment(directory: Path, writer: str, number: int, table: pa.Table) -> None:
-    from views import layout
+    from eventlog.views import layout
 
     pq.write_table(table, directory / layout.segment_name(writer, number), compression="zstd")
 
@@ -132,7 +132,7 @@ def _create_store(path: Path, experiment_name: str) -> str:
 
 
 def _compactor_digest() -> str:
-    import views
+    from eventlog import views
 
     root = Path(views.__file__).resolve().parent
     digest = hashlib.sha256()
@@ -670,7 +670,7 @@ def _segment_steps(runs_per_writer: int) -> int:
 
 
 def _generate_compaction(path: Path, runs: int, seed: int) -> dict[str, Any]:
-    from views import layout
+    from eventlog.views import layout
 
     experiment_id = _create_store(path, "bench-compaction")
     artifact_root = f"{path.as_uri()}/artifacts/{experiment_id}"

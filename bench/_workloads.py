@@ -277,7 +277,7 @@ def build_sqlite(store: str, db: str, artifact_root: str) -> Json:
     from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
     from sqlalchemy import insert
 
-    import views
+    from eventlog import views
 
     for logger in ("mlflow", "alembic"):
         logging.getLogger(logger).setLevel(logging.WARNING)

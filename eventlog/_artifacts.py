@@ -36,7 +36,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import storage
+from eventlog import storage
 from eventlog import _config
 from eventlog._events import ArtifactLogged
 from eventlog._writer import now_ms

@@ -40,13 +40,13 @@ from eventlog.exceptions import (
     ResourceAlreadyExists,
     ResourceDoesNotExist,
 )
-from storage import Location
-from views import layout
+from eventlog.storage import Location
+from eventlog.views import layout
 
 if TYPE_CHECKING:
     import polars as pl
 
-    from views import ExperimentTables, SegmentCache
+    from eventlog.views import ExperimentTables, SegmentCache
 
 __all__ = ["DEFAULT_EXPERIMENT_ID", "DEFAULT_EXPERIMENT_NAME", "ExperimentCatalog"]
 
@@ -66,7 +66,7 @@ class ExperimentCatalog:
 
     # -- reading ------------------------------------------------------------------------------------
     def tables(self) -> ExperimentTables:
-        from views import experiment_tables
+        from eventlog.views import experiment_tables
 
         return experiment_tables(self.location, self.cache)
 
@@ -249,7 +249,7 @@ class ExperimentCatalog:
 
 def _claim_holder(location: Location, rel: str) -> str | None:
     """The experiment id a name claim names (the claim is a one-event segment)."""
-    from views import read_segment_files
+    from eventlog.views import read_segment_files
 
     events = read_segment_files(location, [rel])
     if events.height == 0:

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from storage import Location
+    from eventlog.storage import Location
 
 __all__ = [
     "WriterSettings",

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from views import Kind
+from eventlog.views import Kind
 
 __all__ = [
     "EVENT_TYPES",

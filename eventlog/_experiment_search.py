@@ -64,7 +64,7 @@ def search_experiments(
 ) -> PagedList[Experiment]:
     import polars as pl
 
-    from views.filter import (
+    from eventlog.views.filter import (
         FilterError,
         order_by_exprs,
         parse_experiment_filter,

@@ -9,7 +9,7 @@ from typing import Any
 from eventlog import _config
 from eventlog._store import TrackingStore
 from eventlog.exceptions import InvalidParameterValue
-from storage import UnsupportedURIError, open_location
+from eventlog.storage import UnsupportedURIError, open_location
 
 __all__ = ["all_stores", "get_store"]
 

@@ -37,7 +37,7 @@ def _parse_cached(filter_string: str, order_by: tuple[str, ...]) -> tuple[Any, t
 
 
 def _parse_uncached(filter_string: Any, order_by: Sequence[Any]) -> tuple[Any, list[Any]]:
-    from views.filter import FilterError, parse_order_by, parse_search_filter
+    from eventlog.views.filter import FilterError, parse_order_by, parse_search_filter
 
     try:
         return parse_search_filter(filter_string or ""), list(parse_order_by(list(order_by), "runs"))
@@ -54,7 +54,7 @@ def search_runs(
     order_by: Sequence[str] | None = None,
     page_token: str | bytes | None = None,
 ) -> PagedList[Run]:
-    from views._search import lazy_partition, search_run_ids
+    from eventlog.views._search import lazy_partition, search_run_ids
 
     validate_max_results(max_results)
     ids = [_validation.validate_experiment_id(e) for e in experiment_ids]
@@ -82,7 +82,7 @@ def search_runs(
 def _memory_partitions(store: TrackingStore, experiment_ids: Sequence[str]) -> list[Any] | None:
     """Every partition held in memory (see views._memory), or None if one is too large for that."""
     from eventlog._config import search_memory_rows
-    from views._memory import memory_partition
+    from eventlog.views._memory import memory_partition
 
     max_rows = search_memory_rows()
     if max_rows == 0:
@@ -106,8 +106,8 @@ def _search_in_memory(
 ) -> PagedList[Run]:
     import polars as pl
 
-    from views._memory import merge_candidates
-    from views.filter import with_tiebreakers
+    from eventlog.views._memory import merge_candidates
+    from eventlog.views.filter import with_tiebreakers
 
     if not parts:
         return PagedList([], None)
@@ -152,7 +152,7 @@ def runs_from_page(page: Any) -> list[Run]:
 
 def _runs_in_order(parts: Sequence[Any], page: list[tuple[int, int]]) -> list[Run]:
     from eventlog._store import runs_from_tables
-    from views._search import collect_runs
+    from eventlog.views._search import collect_runs
 
     if not page:
         return []

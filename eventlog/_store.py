@@ -41,11 +41,11 @@ from eventlog.exceptions import (
     ResourceDoesNotExist,
     StoreError,
 )
-from storage import Location, NotAnEventlogStoreError, ensure_store
-from views import layout
+from eventlog.storage import Location, NotAnEventlogStoreError, ensure_store
+from eventlog.views import layout
 
 if TYPE_CHECKING:
-    from views import RunTables
+    from eventlog.views import RunTables
 
 __all__ = ["RUN_NAME_TAG", "TrackingStore"]
 
@@ -57,7 +57,7 @@ class TrackingStore:
     """One store (a root URI) as seen from this process; shared by every client of that URI."""
 
     def __init__(self, location: Location, settings: WriterSettings) -> None:
-        from views import SegmentCache
+        from eventlog.views import SegmentCache
 
         self.location = location
         self.writer = Writer(location, flush_interval=settings.flush_interval, flush_rows=settings.flush_rows)
@@ -245,7 +245,7 @@ class TrackingStore:
             # the others simply find no such run. An id that fails the check never reaches a path.
             raise ResourceDoesNotExist(f"Run with id={run_id} not found")
         self.ready()
-        from views import list_run_index
+        from eventlog.views import list_run_index
 
         experiment_id = list_run_index(self.location, run_id)
         if experiment_id is None:
@@ -337,7 +337,7 @@ class TrackingStore:
     def _run_tables(
         self, experiment_id: str, run_id: str, *, metric_key: str | None = None, history: bool = False
     ) -> RunTables:
-        from views import partition_tables
+        from eventlog.views import partition_tables
 
         return partition_tables(
             self.location, experiment_id, [run_id], cache=self.cache, metric_key=metric_key, history=history
@@ -375,7 +375,7 @@ class TrackingStore:
 
     def runs_in_experiments(self, experiment_ids: Iterable[str]) -> list[Run]:
         """Every run of the given experiments (no filtering), for the simple listings of this issue."""
-        from views import partition_tables
+        from eventlog.views import partition_tables
 
         self.flush()
         runs: list[Run] = []

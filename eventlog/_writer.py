@@ -29,8 +29,8 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from eventlog._events import Event
-from storage import Location
-from views import Kind, layout
+from eventlog.storage import Location
+from eventlog.views import Kind, layout
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -358,7 +358,7 @@ def _metric_table(
     import numpy as np
     import pyarrow as pa
 
-    from views import segment_schema
+    from eventlog.views import segment_schema
 
     n = len(m.run)
     text = pa.string()
@@ -388,7 +388,7 @@ def _event_table(writer_id: str, e: _EventColumns) -> pa.Table:
     import numpy as np
     import pyarrow as pa
 
-    from views import segment_schema
+    from eventlog.views import segment_schema
 
     n = len(e.seq)
     schema = segment_schema()

@@ -165,7 +165,7 @@ def compact(uri: str | None, experiment_ids: tuple[str, ...], retention: float |
     nothing, and reads return the same answers before and after.
     """
     from eventlog._registry import get_store
-    from views import DEFAULT_RETENTION_S, compact_stream, store_streams
+    from eventlog.views import DEFAULT_RETENTION_S, compact_stream, store_streams
 
     store = get_store(uri).ready()
     store.flush()

@@ -8,10 +8,10 @@ Errors stay in the ``OSError`` family (``FileExistsError``, ``FileNotFoundError`
 below; ``eventlog`` translates them into ``MlflowException`` at its boundary.
 """
 
-from storage._errors import NotAnEventlogStoreError, PutIfAbsentUnsupportedError, UnsupportedURIError
-from storage._location import Location, open_location
-from storage._marker import FORMAT_NAME, FORMAT_VERSION, MARKER_FILE, StoreMarker, ensure_store, read_marker
-from storage._transfer import (
+from eventlog.storage._errors import NotAnEventlogStoreError, PutIfAbsentUnsupportedError, UnsupportedURIError
+from eventlog.storage._location import Location, open_location
+from eventlog.storage._marker import FORMAT_NAME, FORMAT_VERSION, MARKER_FILE, StoreMarker, ensure_store, read_marker
+from eventlog.storage._transfer import (
     CHUNK_SIZE,
     TEMP_PREFIX,
     Entry,

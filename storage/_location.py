@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from storage._errors import PutIfAbsentUnsupportedError, UnsupportedURIError
+from eventlog.storage._errors import PutIfAbsentUnsupportedError, UnsupportedURIError
 
 if TYPE_CHECKING:
     from fsspec import AbstractFileSystem

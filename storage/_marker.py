@@ -6,8 +6,8 @@ import json
 import os
 from dataclasses import dataclass
 
-from storage._errors import NotAnEventlogStoreError
-from storage._location import Location
+from eventlog.storage._errors import NotAnEventlogStoreError
+from eventlog.storage._location import Location
 
 __all__ = ["FORMAT_NAME", "FORMAT_VERSION", "MARKER_FILE", "StoreMarker", "ensure_store", "read_marker"]
 

@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
-from storage._location import Location
+from eventlog.storage._location import Location
 
 __all__ = [
     "CHUNK_SIZE",

@@ -24,10 +24,10 @@ import pandas as pd
 import pytest
 
 import eventlog
-import storage
+from eventlog import storage
 from eventlog import MlflowClient, _artifacts, _config
 from eventlog.exceptions import InvalidParameterValue, ResourceDoesNotExist
-from storage import _transfer
+from eventlog.storage import _transfer
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -62,7 +62,7 @@ def _listing(
 
 
 def _artifact_events(run_id: str) -> dict[str, tuple[int, str]]:
-    from views import partition_tables
+    from eventlog.views import partition_tables
 
     client = MlflowClient()
     store = client._store
@@ -776,7 +776,7 @@ _ROUND_TRIP = textwrap.dedent(
     sampling.set()
     sampler.join()
     peak = peak_rss_kib()
-    from views import partition_tables
+    from eventlog.views import partition_tables
     store = MlflowClient()._store
     store.flush()
     events = partition_tables(store.location, run.info.experiment_id, [run.info.run_id], cache=store.cache)

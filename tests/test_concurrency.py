@@ -22,7 +22,7 @@ import eventlog
 from eventlog import MlflowClient
 from eventlog._reset import reset_process_state
 from eventlog.entities import ViewType
-from storage import open_location
+from eventlog.storage import open_location
 
 # -- helpers ------------------------------------------------------------------------------------------------
 
@@ -203,7 +203,7 @@ def test_eight_processes_lose_nothing(tmp_path: Path, store_uri: str) -> None:
     # a fresh reader: no state of this process, only the store
     reset_process_state()
     client = MlflowClient(store_uri)
-    from views import partition_tables
+    from eventlog.views import partition_tables
 
     runs = partition_tables(open_location(store_uri), experiment_id).runs
     assert runs.height == PROCESSES + 1

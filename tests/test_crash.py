@@ -22,7 +22,7 @@ import pytest
 
 from eventlog import MlflowClient
 from eventlog._reset import reset_process_state
-from storage import open_location
+from eventlog.storage import open_location
 
 LIMIT = 10_000_000  # the children never get there: they are killed first
 BASE_TS = 1_700_000_000_000

@@ -28,7 +28,7 @@ from hypothesis import strategies as st
 
 import eventlog
 from eventlog import MlflowClient, MlflowException
-from views.filter import FilterError, parse_experiment_filter, parse_search_filter
+from eventlog.views.filter import FilterError, parse_experiment_filter, parse_search_filter
 
 INVALID = "INVALID_PARAMETER_VALUE"
 FUZZ_EXAMPLES = 10_000

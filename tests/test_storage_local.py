@@ -23,7 +23,7 @@ import pytest
 import eventlog
 from eventlog import MlflowClient
 from eventlog.exceptions import MlflowException
-from storage import (
+from eventlog.storage import (
     FORMAT_VERSION,
     MARKER_FILE,
     Location,
@@ -32,7 +32,7 @@ from storage import (
     open_location,
     read_marker,
 )
-from storage import _location as location_module
+from eventlog.storage import _location as location_module
 
 # -- helpers ----------------------------------------------------------------------------------------------
 
@@ -166,7 +166,7 @@ def test_local_thread_race_has_one_winner_per_round(tmp_path: Path) -> None:
 
 _RACER = r"""
 import json, os, sys, time
-from storage import open_location
+from eventlog.storage import open_location
 worker, workdir, rounds = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
 results = []
 for r in range(rounds):

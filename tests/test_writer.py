@@ -22,7 +22,7 @@ import eventlog
 from eventlog import MlflowClient, RunOperations
 from eventlog.entities import Metric, Param, RunTag
 from eventlog.exceptions import BackgroundFlushError, MlflowException
-from storage import Location
+from eventlog.storage import Location
 
 SEGMENT_NAME = re.compile(r"(?P<writer>[0-9a-z]+)-(?P<n>[0-9]+)\.parquet")
 

@@ -10,15 +10,15 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from views import _layout as layout
-from views._schema import COLUMNS, EXPERIMENT_KINDS, KINDS, ORDER_KEY, RUN_KINDS, Kind, segment_schema
+from eventlog.views import _layout as layout
+from eventlog.views._schema import COLUMNS, EXPERIMENT_KINDS, KINDS, ORDER_KEY, RUN_KINDS, Kind, segment_schema
 
 if TYPE_CHECKING:
-    from views._compact import DEFAULT_RETENTION_S, CompactionResult, compact_stream, store_streams
-    from views._fold import ExperimentTables, RunTables, fold_experiments, fold_runs
-    from views._open import StoreView
-    from views._open import open_store as open
-    from views._snapshot import (
+    from eventlog.views._compact import DEFAULT_RETENTION_S, CompactionResult, compact_stream, store_streams
+    from eventlog.views._fold import ExperimentTables, RunTables, fold_experiments, fold_runs
+    from eventlog.views._open import StoreView
+    from eventlog.views._open import open_store as open
+    from eventlog.views._snapshot import (
         SegmentCache,
         experiment_tables,
         list_run_index,
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
         read_events,
         read_segment_files,
     )
-    from views._streams import Commit, Stream, catalog_stream, latest_commit, partition_stream
+    from eventlog.views._streams import Commit, Stream, catalog_stream, latest_commit, partition_stream
 
 __all__ = [
     "COLUMNS",
@@ -61,32 +61,32 @@ __all__ = [
 ]
 
 _LAZY = {
-    "StoreView": "views._open",
-    "DEFAULT_RETENTION_S": "views._compact",
-    "CompactionResult": "views._compact",
-    "compact_stream": "views._compact",
-    "store_streams": "views._compact",
-    "Commit": "views._streams",
-    "Stream": "views._streams",
-    "catalog_stream": "views._streams",
-    "latest_commit": "views._streams",
-    "partition_stream": "views._streams",
-    "ExperimentTables": "views._fold",
-    "RunTables": "views._fold",
-    "fold_experiments": "views._fold",
-    "fold_runs": "views._fold",
-    "SegmentCache": "views._snapshot",
-    "experiment_tables": "views._snapshot",
-    "list_run_index": "views._snapshot",
-    "partition_tables": "views._snapshot",
-    "read_events": "views._snapshot",
-    "read_segment_files": "views._snapshot",
+    "StoreView": "eventlog.views._open",
+    "DEFAULT_RETENTION_S": "eventlog.views._compact",
+    "CompactionResult": "eventlog.views._compact",
+    "compact_stream": "eventlog.views._compact",
+    "store_streams": "eventlog.views._compact",
+    "Commit": "eventlog.views._streams",
+    "Stream": "eventlog.views._streams",
+    "catalog_stream": "eventlog.views._streams",
+    "latest_commit": "eventlog.views._streams",
+    "partition_stream": "eventlog.views._streams",
+    "ExperimentTables": "eventlog.views._fold",
+    "RunTables": "eventlog.views._fold",
+    "fold_experiments": "eventlog.views._fold",
+    "fold_runs": "eventlog.views._fold",
+    "SegmentCache": "eventlog.views._snapshot",
+    "experiment_tables": "eventlog.views._snapshot",
+    "list_run_index": "eventlog.views._snapshot",
+    "partition_tables": "eventlog.views._snapshot",
+    "read_events": "eventlog.views._snapshot",
+    "read_segment_files": "eventlog.views._snapshot",
 }
 
 
 def __getattr__(name: str) -> Any:
     if name == "open":  # views.open(uri): the analytics entry point
-        from views._open import open_store
+        from eventlog.views._open import open_store
 
         return open_store
     module = _LAZY.get(name)

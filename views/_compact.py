@@ -27,8 +27,8 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-from storage import Location
-from views._fold import (
+from eventlog.storage import Location
+from eventlog.views._fold import (
     HISTORY_SCHEMA,
     EventParts,
     fold_experiments,
@@ -38,8 +38,8 @@ from views._fold import (
     reduce_run_parts,
     split_events,
 )
-from views._snapshot import _conform, _read_table
-from views._streams import Commit, Stream, commit_path, committed_versions, latest_commit, read_commit
+from eventlog.views._snapshot import _conform, _read_table
+from eventlog.views._streams import Commit, Stream, commit_path, committed_versions, latest_commit, read_commit
 
 __all__ = ["DEFAULT_RETENTION_S", "CompactionResult", "compact_stream", "store_streams"]
 
@@ -336,8 +336,8 @@ def _writer_time(writer: str) -> int:
 
 def store_streams(location: Location, experiment_ids: Sequence[str] | None = None) -> list[Stream]:
     """The catalog and every experiment partition (or the partitions of ``experiment_ids``)."""
-    from views import _layout
-    from views._streams import catalog_stream, partition_stream
+    from eventlog.views import _layout
+    from eventlog.views._streams import catalog_stream, partition_stream
 
     ids = list(experiment_ids) if experiment_ids else location.list_dirs(_layout.EXPERIMENTS)
     streams = [partition_stream(i) for i in sorted(ids, key=lambda i: (len(i), i))]

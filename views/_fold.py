@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from views._schema import COLUMNS, ORDER_KEY, Kind
+from eventlog.views._schema import COLUMNS, ORDER_KEY, Kind
 
 __all__ = [
     "KV_COLUMNS",

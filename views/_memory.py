@@ -22,14 +22,14 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from storage import Location
-from views._fold import indexed_tables
-from views._search import _PREFIX_TABLE
-from views._search import ATTRIBUTE_COLUMNS as _ATTRIBUTES
-from views._snapshot import SegmentCache, partition_tables, read_table, snapshot
-from views._streams import Commit, partition_stream
-from views.filter import Filter, OrderKey, order_by_exprs
-from views.filter._numpy import (
+from eventlog.storage import Location
+from eventlog.views._fold import indexed_tables
+from eventlog.views._search import _PREFIX_TABLE
+from eventlog.views._search import ATTRIBUTE_COLUMNS as _ATTRIBUTES
+from eventlog.views._snapshot import SegmentCache, partition_tables, read_table, snapshot
+from eventlog.views._streams import Commit, partition_stream
+from eventlog.views.filter import Filter, OrderKey, order_by_exprs
+from eventlog.views.filter._numpy import (
     Column,
     NumberColumn,
     TextColumn,
@@ -38,7 +38,7 @@ from views.filter._numpy import (
     sort_rows,
     text_column,
 )
-from views.filter._polars import filter_expr
+from eventlog.views.filter._polars import filter_expr
 
 __all__ = [
     "INFO_COLUMNS",

@@ -11,10 +11,10 @@ from typing import Any
 
 import polars as pl
 
-from storage import Location, open_location, read_marker
-from views import _layout
-from views._search import LazyRunTables, lazy_partition
-from views._snapshot import SegmentCache, experiment_tables
+from eventlog.storage import Location, open_location, read_marker
+from eventlog.views import _layout
+from eventlog.views._search import LazyRunTables, lazy_partition
+from eventlog.views._snapshot import SegmentCache, experiment_tables
 
 __all__ = ["StoreView", "open_store"]
 
@@ -43,8 +43,8 @@ class StoreView:
     def _table(self, name: str, experiment_ids: Iterable[str] | None, history: bool = False) -> pl.LazyFrame:
         frames = [getattr(part, name) for part in self._parts(experiment_ids, history)]
         if not frames:
-            from views._fold import fold_runs
-            from views._snapshot import empty_events
+            from eventlog.views._fold import fold_runs
+            from eventlog.views._snapshot import empty_events
 
             return getattr(fold_runs(empty_events()), name).lazy()
         return pl.concat(frames, how="vertical_relaxed")

@@ -14,13 +14,13 @@ from typing import cast
 
 import polars as pl
 
-from storage import Location
-from views._fold import RunTables, fold_runs, indexed_tables
-from views._snapshot import SegmentCache, empty_events, partition_tables, snapshot
-from views._streams import Commit, partition_stream
-from views.filter import Filter, OrderKey, order_by_exprs, with_tiebreakers
-from views.filter._ast import And, Compare, Node, columns_of, conj
-from views.filter._polars import filter_expr
+from eventlog.storage import Location
+from eventlog.views._fold import RunTables, fold_runs, indexed_tables
+from eventlog.views._snapshot import SegmentCache, empty_events, partition_tables, snapshot
+from eventlog.views._streams import Commit, partition_stream
+from eventlog.views.filter import Filter, OrderKey, order_by_exprs, with_tiebreakers
+from eventlog.views.filter._ast import And, Compare, Node, columns_of, conj
+from eventlog.views.filter._polars import filter_expr
 
 __all__ = [
     "ATTRIBUTE_COLUMNS",
@@ -93,7 +93,7 @@ def _lazy_view(location: Location, commit: Commit) -> LazyRunTables:
 
 
 def _empty_history() -> pl.LazyFrame:
-    from views._fold import HISTORY_SCHEMA
+    from eventlog.views._fold import HISTORY_SCHEMA
 
     return HISTORY_SCHEMA.to_frame().lazy()
 
@@ -225,7 +225,7 @@ def _gather(part: LazyRunTables, name: str, indexes: list[int]) -> pl.LazyFrame:
 def collect_runs(parts: Sequence[LazyRunTables], page: Sequence[tuple[int, int]]) -> RunTables:
     """The tables of just the runs of one page (for turning it into entities), gathered by run_idx —
     an integer column, cheap to scan — in one parallel collect."""
-    from views._fold import HISTORY_SCHEMA
+    from eventlog.views._fold import HISTORY_SCHEMA
 
     by_part: dict[int, list[int]] = {}
     for part, run_idx in page:

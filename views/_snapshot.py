@@ -17,9 +17,9 @@ from typing import TypeVar
 
 import polars as pl
 
-from storage import Location
-from views import _layout
-from views._fold import (
+from eventlog.storage import Location
+from eventlog.views import _layout
+from eventlog.views._fold import (
     EVENT_SCHEMA,
     HISTORY_SCHEMA,
     EventParts,
@@ -31,8 +31,8 @@ from views._fold import (
     metric_history,
     split_events,
 )
-from views._schema import Kind
-from views._streams import Commit, Stream, catalog_stream, latest_commit, partition_stream
+from eventlog.views._schema import Kind
+from eventlog.views._streams import Commit, Stream, catalog_stream, latest_commit, partition_stream
 
 __all__ = [
     "SegmentCache",

@@ -14,8 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from storage import Location
-from views import _layout
+from eventlog.storage import Location
+from eventlog.views import _layout
 
 __all__ = ["Commit", "Stream", "catalog_stream", "latest_commit", "partition_stream", "read_commit"]
 

@@ -327,7 +327,7 @@ def download_model(model_uri: str | os.PathLike[str], dst_path: str | None = Non
         else:
             shutil.copy2(local, target)
         return target
-    import storage
+    from eventlog import storage
 
     location = storage.open_location(uri)
     target = os.path.join(

@@ -63,7 +63,7 @@ def log(workdir: Path, index: int, name: str, runs: int, points: int, flush_ever
 
 def compact(workdir: Path, index: int, rounds: int) -> None:
     from eventlog._registry import get_store
-    from views import compact_stream, store_streams
+    from eventlog.views import compact_stream, store_streams
 
     location = get_store().location
     for k in range(rounds):

@@ -165,7 +165,7 @@ class Backend:
         return self.name in CLOUD
 
     def location(self) -> Any:
-        from storage import open_location
+        from eventlog.storage import open_location
 
         return open_location(self.uri, self.storage_options)
 

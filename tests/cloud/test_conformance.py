@@ -26,13 +26,13 @@ from click.testing import CliRunner
 from fsspec.implementations.memory import MemoryFileSystem
 
 import eventlog
-import storage
+from eventlog import storage
 from eventlog import MlflowClient
 from eventlog._registry import get_store
 from eventlog._reset import reset_process_state
 from eventlog.cli import main as eventlog_cli
 from eventlog.exceptions import MlflowException
-from storage import Location, PutIfAbsentUnsupportedError, open_location
+from eventlog.storage import Location, PutIfAbsentUnsupportedError, open_location
 
 from .conftest import Backend, backend_params
 

@@ -37,11 +37,11 @@ from eventlog._registry import get_store
 from eventlog._reset import reset_process_state
 from eventlog.entities import ViewType
 from eventlog.exceptions import BackgroundFlushError, MlflowException
-from storage import Location
-from views import compact_stream, store_streams
-from views._layout import partition_segments
-from views._snapshot import read_segment_files, segment_paths
-from views._streams import committed_versions, partition_stream, read_commit
+from eventlog.storage import Location
+from eventlog.views import compact_stream, store_streams
+from eventlog.views._layout import partition_segments
+from eventlog.views._snapshot import read_segment_files, segment_paths
+from eventlog.views._streams import committed_versions, partition_stream, read_commit
 
 from .conftest import Backend, backend_params
 

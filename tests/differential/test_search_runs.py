@@ -873,8 +873,8 @@ def _compute(lib: Lib, state: str, timing: dict[str, float]) -> dict[str, dict[s
 
 def _compact_store(uri: str) -> list[Any]:
     """`eventlog compact`: every stream of the store (the catalog and each experiment partition)."""
-    from storage import open_location
-    from views import compact_stream, store_streams
+    from eventlog.storage import open_location
+    from eventlog.views import compact_stream, store_streams
 
     location = open_location(uri)
     return [compact_stream(location, stream) for stream in store_streams(location)]

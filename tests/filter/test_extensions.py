@@ -8,7 +8,7 @@ import math
 import polars as pl
 import pytest
 
-from views.filter import And, Compare, FilterError, Or, parse_experiment_filter, parse_search_filter
+from eventlog.views.filter import And, Compare, FilterError, Or, parse_experiment_filter, parse_search_filter
 
 NAN = math.nan
 

@@ -8,7 +8,7 @@ import polars as pl
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from views.filter import (
+from eventlog.views.filter import (
     FilterError,
     Unrenderable,
     order_by_exprs,

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from views.filter import (
+from eventlog.views.filter import (
     FilterError,
     order_by_exprs,
     parse_experiment_filter,

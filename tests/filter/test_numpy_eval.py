@@ -26,7 +26,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from views.filter import (
+from eventlog.views.filter import (
     And,
     Compare,
     Filter,
@@ -36,9 +36,9 @@ from views.filter import (
     parse_search_filter,
     with_tiebreakers,
 )
-from views.filter._ast import Node, conj, disj
-from views.filter._eval import evaluate as reference_evaluate
-from views.filter._numpy import (
+from eventlog.views.filter._ast import Node, conj, disj
+from eventlog.views.filter._eval import evaluate as reference_evaluate
+from eventlog.views.filter._numpy import (
     Column,
     NumberColumn,
     TextColumn,
@@ -319,7 +319,7 @@ def test_binder_never_binds_a_numeric_comparison_to_a_text_column() -> None:
     """Checked in views/filter/_bind.py: params/tags/string attributes bind as dtype 'str' whatever the
     literal (a number literal is rejected), so a numeric dtype on a text column only comes from a
     hand-built AST (covered by extra_compares' number_on_text)."""
-    from views.filter import FilterError
+    from eventlog.views.filter import FilterError
 
     for text in ("params.p = 1", "tags.t > 2", "attributes.status = 3"):
         with pytest.raises(FilterError):

@@ -10,8 +10,8 @@ import polars as pl
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from views.filter import And, Compare, Filter, Or, parse_experiment_filter, parse_search_filter
-from views.filter._ast import Node, conj, disj
+from eventlog.views.filter import And, Compare, Filter, Or, parse_experiment_filter, parse_search_filter
+from eventlog.views.filter._ast import Node, conj, disj
 
 FLOAT_COLUMNS = ["metrics.m", "metrics.n k"]
 INT_COLUMNS = ["attributes.start_time", "attributes.end_time"]

@@ -15,8 +15,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import views.filter as vf
-from views.filter import (
+import eventlog.views.filter as vf
+from eventlog.views.filter import (
     And,
     Compare,
     Filter,
@@ -28,8 +28,8 @@ from views.filter import (
     parse_search_filter,
     with_tiebreakers,
 )
-from views.filter._like import like_match, like_regex
-from views.filter._pylist import ListSyntaxError, read_list
+from eventlog.views.filter._like import like_match, like_regex
+from eventlog.views.filter._pylist import ListSyntaxError, read_list
 
 PACKAGE = Path(vf.__file__).parent
 

@@ -23,14 +23,14 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-import views._compact as compact_module
-import views._snapshot as snapshot_module
+import eventlog.views._compact as compact_module
+import eventlog.views._snapshot as snapshot_module
 from eventlog import MlflowClient
 from eventlog.cli import main
 from eventlog.entities import Metric, ViewType
-from storage import Location, open_location
-from views import compact_stream, store_streams
-from views._streams import Commit, catalog_stream, committed_versions, latest_commit, partition_stream
+from eventlog.storage import Location, open_location
+from eventlog.views import compact_stream, store_streams
+from eventlog.views._streams import Commit, catalog_stream, committed_versions, latest_commit, partition_stream
 
 # ---------------------------------------------------------------------------------------------------------
 # helpers

@@ -27,15 +27,15 @@ import polars as pl
 import pytest
 from click.testing import CliRunner
 
-import views._compact as compact_module
+import eventlog.views._compact as compact_module
 from eventlog import MlflowClient
 from eventlog.cli import main
 from eventlog.entities import Metric, ViewType
-from storage import Location, open_location
-from views import compact_stream, experiment_tables, partition_tables, store_streams
-from views._fold import EVENT_SCHEMA
-from views._schema import Kind, segment_schema
-from views._streams import Stream, catalog_stream, committed_versions, latest_commit, partition_stream
+from eventlog.storage import Location, open_location
+from eventlog.views import compact_stream, experiment_tables, partition_tables, store_streams
+from eventlog.views._fold import EVENT_SCHEMA
+from eventlog.views._schema import Kind, segment_schema
+from eventlog.views._streams import Stream, catalog_stream, committed_versions, latest_commit, partition_stream
 
 # ---------------------------------------------------------------------------------------------------------
 # helpers
@@ -277,9 +277,9 @@ def test_a_crash_at_every_write_step_loses_nothing(tmp_path: Path, monkeypatch: 
 
 _COMPACTOR = r"""
 import sys
-import polars, views._compact, views._fold, views._snapshot  # imports done before the clock starts
-from storage import open_location
-from views import compact_stream, store_streams
+import polars, eventlog.views._compact, eventlog.views._fold, eventlog.views._snapshot  # imports done before the clock starts
+from eventlog.storage import open_location
+from eventlog.views import compact_stream, store_streams
 root, retention = sys.argv[1], float(sys.argv[2])
 location = open_location(root)
 print("started", flush=True)
@@ -492,9 +492,9 @@ def test_two_compactor_threads_race_and_exactly_one_commits(
 
 _RACER = r"""
 import json, os, sys, time
-from storage import open_location
-from views import compact_stream
-from views._streams import partition_stream
+from eventlog.storage import open_location
+from eventlog.views import compact_stream
+from eventlog.views._streams import partition_stream
 root, experiment_id, me, rounds = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
 location = open_location(root)
 stream = partition_stream(experiment_id)
@@ -791,7 +791,7 @@ def test_files_of_a_killed_compactor_are_collected_after_the_retention(
     '.tmp-*' file (a temp file is written, fsynced, then linked); Location.list_names hides '.tmp-*'
     names and _remove_expired deleted only listed names, so no later compaction ever removed it. The
     SIGKILL test above leaves such files after most kills."""
-    import storage._location as location_module
+    import eventlog.storage._location as location_module
 
     root = str(tmp_path / "store")
     experiment_ids, _ = small_store(root, rounds=1)

@@ -40,17 +40,17 @@ from eventlog import MlflowClient
 from eventlog._reset import reset_process_state
 from eventlog.entities import Metric, Param, RunTag, ViewType
 from eventlog.exceptions import MlflowException
-from storage import open_location
-from views import compact_stream, experiment_tables, partition_tables, store_streams
-from views._fold import (
+from eventlog.storage import open_location
+from eventlog.views import compact_stream, experiment_tables, partition_tables, store_streams
+from eventlog.views._fold import (
     EVENT_SCHEMA,
     fold_experiments,
     fold_runs,
     reduce_experiment_events,
     reduce_run_events,
 )
-from views._schema import Kind, segment_schema
-from views._streams import committed_versions, partition_stream
+from eventlog.views._schema import Kind, segment_schema
+from eventlog.views._streams import committed_versions, partition_stream
 
 NAN = float("nan")
 INF = float("inf")
@@ -113,7 +113,7 @@ def metric_answer(m: Metric) -> tuple[Any, ...]:
 def search_available() -> bool:
     """``search_runs`` needs the filter language another engineer is finishing."""
     try:
-        from views.filter import FilterError, parse_order_by, parse_search_filter  # noqa: F401
+        from eventlog.views.filter import FilterError, parse_order_by, parse_search_filter  # noqa: F401
     except ImportError:
         return False
     return True

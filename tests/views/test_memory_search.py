@@ -184,8 +184,8 @@ def log_more(world: World) -> None:
 
 
 def compact_all(root: str) -> None:
-    from storage import open_location
-    from views import compact_stream, store_streams
+    from eventlog.storage import open_location
+    from eventlog.views import compact_stream, store_streams
 
     location = open_location(root)
     for stream in store_streams(location):
@@ -560,7 +560,7 @@ class Spy:
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         import eventlog._run_search as run_search
-        import views._memory as memory
+        import eventlog.views._memory as memory
 
         self.searches = 0
         self.builds = 0
@@ -664,9 +664,9 @@ def test_partition_over_budget_with_a_tail_gives_the_same_answers(small_world: W
 def test_memory_partition_is_none_over_the_budget(small_world: World, state: str) -> None:
     """memory_partition's contract: None when the partition holds more than max_rows rows, whatever
     the store state (EVENTLOG_SEARCH_MEMORY_ROWS documents the budget without exceptions)."""
-    from storage import open_location
-    from views._memory import memory_partition
-    from views._snapshot import SegmentCache
+    from eventlog.storage import open_location
+    from eventlog.views._memory import memory_partition
+    from eventlog.views._snapshot import SegmentCache
 
     if state != "raw":
         compact_all(small_world.root)
@@ -684,9 +684,9 @@ def test_memory_partition_is_none_over_the_budget(small_world: World, state: str
 def test_memory_partition_budget_applies_to_a_cached_partition(small_world: World) -> None:
     """The partition cache is keyed by snapshot: a partition built under a large budget must not be
     handed out under a budget it exceeds (nor a None built under a small one kept for a large one)."""
-    from storage import open_location
-    from views._memory import memory_partition
-    from views._snapshot import SegmentCache
+    from eventlog.storage import open_location
+    from eventlog.views._memory import memory_partition
+    from eventlog.views._snapshot import SegmentCache
 
     compact_all(small_world.root)
     location = open_location(small_world.root)
@@ -805,8 +805,8 @@ CHILD = textwrap.dedent(
         client.flush()
         print(run.info.run_id)
     else:
-        from storage import open_location
-        from views import compact_stream, store_streams
+        from eventlog.storage import open_location
+        from eventlog.views import compact_stream, store_streams
 
         location = open_location(root)
         for stream in store_streams(location):
@@ -957,7 +957,7 @@ def test_run_data_of_a_search_result_behaves_like_get_run(
 
 def test_snapshot_fold_memo_is_bounded_by_entries_and_rows() -> None:
     """SegmentCache.fold keeps results by key within its entry and row budgets, newest first."""
-    from views._snapshot import SegmentCache
+    from eventlog.views._snapshot import SegmentCache
 
     cache = SegmentCache(max_rows=10, max_folds=3)
     calls: list[str] = []

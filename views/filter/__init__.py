@@ -23,17 +23,17 @@ import importlib
 from collections.abc import Collection, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from views.filter._ast import MATCH_ALL, And, Compare, Node, Or, columns_of
-from views.filter._bind import Kind, Unrenderable, bind, render
-from views.filter._errors import FilterError
-from views.filter._eval import evaluate
-from views.filter._order import OrderKey, parse_order_by, with_tiebreakers
-from views.filter._parser import parse_filter_text
+from eventlog.views.filter._ast import MATCH_ALL, And, Compare, Node, Or, columns_of
+from eventlog.views.filter._bind import Kind, Unrenderable, bind, render
+from eventlog.views.filter._errors import FilterError
+from eventlog.views.filter._eval import evaluate
+from eventlog.views.filter._order import OrderKey, parse_order_by, with_tiebreakers
+from eventlog.views.filter._parser import parse_filter_text
 
 if TYPE_CHECKING:
     import polars as pl
 
-    from views.filter._polars import SortSpec
+    from eventlog.views.filter._polars import SortSpec
 
 __all__ = [
     "And",
@@ -83,7 +83,7 @@ class Filter:
     def to_polars(self, available: Collection[str] | None = None) -> pl.Expr:
         """A boolean expression, never null. With ``available`` (the frame's column names), columns the
         filter reads but the frame lacks are treated as all-null instead of raising."""
-        from views.filter._polars import filter_expr
+        from eventlog.views.filter._polars import filter_expr
 
         return filter_expr(self.node, available)
 
@@ -132,12 +132,12 @@ def order_by_exprs(keys: Sequence[OrderKey], available: Collection[str] | None =
     Use as ``frame.sort(spec.by, descending=spec.descending, nulls_last=spec.nulls_last,
     maintain_order=True)``.
     """
-    from views.filter._polars import order_by_exprs as build
+    from eventlog.views.filter._polars import order_by_exprs as build
 
     return build(keys, available)
 
 
 def __getattr__(name: str) -> Any:
     if name == "SortSpec":
-        return importlib.import_module("views.filter._polars").SortSpec
-    raise AttributeError(f"module 'views.filter' has no attribute {name!r}")
+        return importlib.import_module("eventlog.views.filter._polars").SortSpec
+    raise AttributeError(f"module 'eventlog.views.filter' has no attribute {name!r}")

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from views.filter._ast import (
+from eventlog.views.filter._ast import (
     MATCH_ALL,
     And,
     Compare,
@@ -29,7 +29,7 @@ from views.filter._ast import (
     conj,
     disj,
 )
-from views.filter._errors import FilterError
+from eventlog.views.filter._errors import FilterError
 
 __all__ = [
     "EXPERIMENT_ATTRIBUTE_KEYS",

@@ -11,8 +11,8 @@ import operator
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from views.filter._ast import And, Compare, Node
-from views.filter._like import like_match
+from eventlog.views.filter._ast import And, Compare, Node
+from eventlog.views.filter._like import like_match
 
 __all__ = ["evaluate"]
 

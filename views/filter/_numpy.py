@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from views.filter._ast import And, Compare, Node
-from views.filter._eval import _compare as reference_compare
-from views.filter._order import OrderKey
+from eventlog.views.filter._ast import And, Compare, Node
+from eventlog.views.filter._eval import _compare as reference_compare
+from eventlog.views.filter._order import OrderKey
 
 __all__ = ["Column", "NumberColumn", "TextColumn", "Unsupported", "evaluate", "sort_rows", "text_column"]
 

@@ -11,17 +11,17 @@ import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from views.filter._bind import (
+from eventlog.views.filter._bind import (
     EXPERIMENT_ORDER_BY_ATTRIBUTE_KEYS,
     RUN_ORDER_BY_ATTRIBUTE_KEYS,
     Kind,
     split_identifier,
     translate_key_alias,
 )
-from views.filter._errors import INTERNAL_ERROR, FilterError
-from views.filter._lexer import Kind as Tok
-from views.filter._lexer import Lexer
-from views.filter._parser import scan_identifier
+from eventlog.views.filter._errors import INTERNAL_ERROR, FilterError
+from eventlog.views.filter._lexer import Kind as Tok
+from eventlog.views.filter._lexer import Lexer
+from eventlog.views.filter._parser import scan_identifier
 
 __all__ = ["OrderKey", "parse_order_by", "with_tiebreakers"]
 

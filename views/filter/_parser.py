@@ -23,10 +23,10 @@ Grammar (keywords are case-insensitive)::
 
 from __future__ import annotations
 
-from views.filter._ast import RawAnd, RawClause, RawNode, RawOr, RawValue
-from views.filter._errors import FilterError
-from views.filter._lexer import Kind, Lexer, Token
-from views.filter._pylist import ListSyntaxError, read_list
+from eventlog.views.filter._ast import RawAnd, RawClause, RawNode, RawOr, RawValue
+from eventlog.views.filter._errors import FilterError
+from eventlog.views.filter._lexer import Kind, Lexer, Token
+from eventlog.views.filter._pylist import ListSyntaxError, read_list
 
 __all__ = ["ILL_FORMED_LIST", "parse_filter_text", "scan_identifier"]
 

@@ -7,9 +7,9 @@ from typing import NamedTuple
 
 import polars as pl
 
-from views.filter._ast import And, Compare, DType, Node
-from views.filter._like import like_regex, literal_shape
-from views.filter._order import OrderKey
+from eventlog.views.filter._ast import And, Compare, DType, Node
+from eventlog.views.filter._like import like_regex, literal_shape
+from eventlog.views.filter._order import OrderKey
 
 __all__ = ["SortSpec", "filter_expr", "order_by_exprs"]
 
