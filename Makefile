@@ -50,7 +50,7 @@ pkgtree:
 lint: $(VENV)/.test pkgtree
 	$(BIN)/ruff check eventlog views storage tests bench examples scripts
 	$(BIN)/deptry .
-	cd $(PKGTREE) && ../$(BIN)/lint-imports --config ../pyproject.toml
+	cd $(PKGTREE) && ../$(BIN)/lint-imports ../pyproject.toml
 	cd $(PKGTREE) && ../$(BIN)/mypy --config-file ../pyproject.toml eventlog bench
 
 unit: $(VENV)/.test $(TOOLS)/.emulators

@@ -36,8 +36,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from eventlog import storage
-from eventlog import _config
+from eventlog import _config, storage
 from eventlog._events import ArtifactLogged
 from eventlog._writer import now_ms
 from eventlog.entities import FileInfo, LifecycleStage, Run

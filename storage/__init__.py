@@ -10,7 +10,14 @@ below; ``eventlog`` translates them into ``MlflowException`` at its boundary.
 
 from eventlog.storage._errors import NotAnEventlogStoreError, PutIfAbsentUnsupportedError, UnsupportedURIError
 from eventlog.storage._location import Location, open_location
-from eventlog.storage._marker import FORMAT_NAME, FORMAT_VERSION, MARKER_FILE, StoreMarker, ensure_store, read_marker
+from eventlog.storage._marker import (
+    FORMAT_NAME,
+    FORMAT_VERSION,
+    MARKER_FILE,
+    StoreMarker,
+    ensure_store,
+    read_marker,
+)
 from eventlog.storage._transfer import (
     CHUNK_SIZE,
     TEMP_PREFIX,

@@ -22,12 +22,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from eventlog.storage import _transfer
 
 import eventlog
-from eventlog import storage
-from eventlog import MlflowClient, _artifacts, _config
+from eventlog import MlflowClient, _artifacts, _config, storage
 from eventlog.exceptions import InvalidParameterValue, ResourceDoesNotExist
-from eventlog.storage import _transfer
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 

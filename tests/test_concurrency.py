@@ -17,12 +17,12 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from eventlog.storage import open_location
 
 import eventlog
 from eventlog import MlflowClient
 from eventlog._reset import reset_process_state
 from eventlog.entities import ViewType
-from eventlog.storage import open_location
 
 # -- helpers ------------------------------------------------------------------------------------------------
 

@@ -19,10 +19,10 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from eventlog.storage import open_location
 
 from eventlog import MlflowClient
 from eventlog._reset import reset_process_state
-from eventlog.storage import open_location
 
 LIMIT = 10_000_000  # the children never get there: they are killed first
 BASE_TS = 1_700_000_000_000

@@ -23,12 +23,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from eventlog.views.filter import FilterError, parse_experiment_filter, parse_search_filter
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import eventlog
 from eventlog import MlflowClient, MlflowException
-from eventlog.views.filter import FilterError, parse_experiment_filter, parse_search_filter
 
 INVALID = "INVALID_PARAMETER_VALUE"
 FUZZ_EXAMPLES = 10_000

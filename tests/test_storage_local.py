@@ -19,10 +19,6 @@ import time
 from pathlib import Path
 
 import pytest
-
-import eventlog
-from eventlog import MlflowClient
-from eventlog.exceptions import MlflowException
 from eventlog.storage import (
     FORMAT_VERSION,
     MARKER_FILE,
@@ -33,6 +29,10 @@ from eventlog.storage import (
     read_marker,
 )
 from eventlog.storage import _location as location_module
+
+import eventlog
+from eventlog import MlflowClient
+from eventlog.exceptions import MlflowException
 
 # -- helpers ----------------------------------------------------------------------------------------------
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from eventlog.storage import Location
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -22,7 +23,6 @@ import eventlog
 from eventlog import MlflowClient, RunOperations
 from eventlog.entities import Metric, Param, RunTag
 from eventlog.exceptions import BackgroundFlushError, MlflowException
-from eventlog.storage import Location
 
 SEGMENT_NAME = re.compile(r"(?P<writer>[0-9a-z]+)-(?P<n>[0-9]+)\.parquet")
 

@@ -11,7 +11,15 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from eventlog.views import _layout as layout
-from eventlog.views._schema import COLUMNS, EXPERIMENT_KINDS, KINDS, ORDER_KEY, RUN_KINDS, Kind, segment_schema
+from eventlog.views._schema import (
+    COLUMNS,
+    EXPERIMENT_KINDS,
+    KINDS,
+    ORDER_KEY,
+    RUN_KINDS,
+    Kind,
+    segment_schema,
+)
 
 if TYPE_CHECKING:
     from eventlog.views._compact import DEFAULT_RETENTION_S, CompactionResult, compact_stream, store_streams

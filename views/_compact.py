@@ -26,7 +26,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import polars as pl
-
 from eventlog.storage import Location
 from eventlog.views._fold import (
     HISTORY_SCHEMA,
@@ -39,7 +38,14 @@ from eventlog.views._fold import (
     split_events,
 )
 from eventlog.views._snapshot import _conform, _read_table
-from eventlog.views._streams import Commit, Stream, commit_path, committed_versions, latest_commit, read_commit
+from eventlog.views._streams import (
+    Commit,
+    Stream,
+    commit_path,
+    committed_versions,
+    latest_commit,
+    read_commit,
+)
 
 __all__ = ["DEFAULT_RETENTION_S", "CompactionResult", "compact_stream", "store_streams"]
 

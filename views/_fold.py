@@ -18,7 +18,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import polars as pl
-
 from eventlog.views._schema import COLUMNS, ORDER_KEY, Kind
 
 __all__ = [

@@ -21,7 +21,6 @@ from typing import Any
 
 import numpy as np
 import polars as pl
-
 from eventlog.storage import Location
 from eventlog.views._fold import indexed_tables
 from eventlog.views._search import _PREFIX_TABLE

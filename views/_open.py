@@ -10,7 +10,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import polars as pl
-
 from eventlog.storage import Location, open_location, read_marker
 from eventlog.views import _layout
 from eventlog.views._search import LazyRunTables, lazy_partition

@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from typing import cast
 
 import polars as pl
-
 from eventlog.storage import Location
 from eventlog.views._fold import RunTables, fold_runs, indexed_tables
 from eventlog.views._snapshot import SegmentCache, empty_events, partition_tables, snapshot

@@ -16,7 +16,6 @@ from dataclasses import dataclass, replace
 from typing import TypeVar
 
 import polars as pl
-
 from eventlog.storage import Location
 from eventlog.views import _layout
 from eventlog.views._fold import (

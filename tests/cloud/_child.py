@@ -62,8 +62,9 @@ def log(workdir: Path, index: int, name: str, runs: int, points: int, flush_ever
 
 
 def compact(workdir: Path, index: int, rounds: int) -> None:
-    from eventlog._registry import get_store
     from eventlog.views import compact_stream, store_streams
+
+    from eventlog._registry import get_store
 
     location = get_store().location
     for k in range(rounds):

@@ -23,16 +23,15 @@ import fsspec
 import pandas as pd
 import pytest
 from click.testing import CliRunner
+from eventlog.storage import Location, PutIfAbsentUnsupportedError, open_location
 from fsspec.implementations.memory import MemoryFileSystem
 
 import eventlog
-from eventlog import storage
-from eventlog import MlflowClient
+from eventlog import MlflowClient, storage
 from eventlog._registry import get_store
 from eventlog._reset import reset_process_state
 from eventlog.cli import main as eventlog_cli
 from eventlog.exceptions import MlflowException
-from eventlog.storage import Location, PutIfAbsentUnsupportedError, open_location
 
 from .conftest import Backend, backend_params
 

@@ -30,6 +30,11 @@ from typing import Any
 import polars as pl
 import pyarrow.parquet as pq
 import pytest
+from eventlog.storage import Location
+from eventlog.views import compact_stream, store_streams
+from eventlog.views._layout import partition_segments
+from eventlog.views._snapshot import read_segment_files, segment_paths
+from eventlog.views._streams import committed_versions, partition_stream, read_commit
 
 import eventlog
 from eventlog import MlflowClient
@@ -37,11 +42,6 @@ from eventlog._registry import get_store
 from eventlog._reset import reset_process_state
 from eventlog.entities import ViewType
 from eventlog.exceptions import BackgroundFlushError, MlflowException
-from eventlog.storage import Location
-from eventlog.views import compact_stream, store_streams
-from eventlog.views._layout import partition_segments
-from eventlog.views._snapshot import read_segment_files, segment_paths
-from eventlog.views._streams import committed_versions, partition_stream, read_commit
 
 from .conftest import Backend, backend_params
 

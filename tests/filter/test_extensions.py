@@ -7,7 +7,6 @@ import math
 
 import polars as pl
 import pytest
-
 from eventlog.views.filter import And, Compare, FilterError, Or, parse_experiment_filter, parse_search_filter
 
 NAN = math.nan

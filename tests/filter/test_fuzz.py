@@ -5,9 +5,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 import polars as pl
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
-
 from eventlog.views.filter import (
     FilterError,
     Unrenderable,
@@ -16,6 +13,8 @@ from eventlog.views.filter import (
     parse_order_by,
     parse_search_filter,
 )
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 TOKENS = [
     *["metrics.loss", "metric.`a b`", "params.x", "param.'y'", "tags.t", 'tags."m.n"', "`metrics`", "foo."],

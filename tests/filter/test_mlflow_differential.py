@@ -9,7 +9,6 @@ import re
 from typing import Any
 
 import pytest
-
 from eventlog.views.filter import (
     FilterError,
     order_by_exprs,

@@ -23,9 +23,6 @@ from typing import Any
 import numpy as np
 import polars as pl
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
-
 from eventlog.views.filter import (
     And,
     Compare,
@@ -47,6 +44,8 @@ from eventlog.views.filter._numpy import (
     sort_rows,
     text_column,
 )
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from .test_properties import (
     ATTR_STR_COLUMNS,

@@ -7,11 +7,10 @@ from datetime import timedelta
 from typing import Any
 
 import polars as pl
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
-
 from eventlog.views.filter import And, Compare, Filter, Or, parse_experiment_filter, parse_search_filter
 from eventlog.views.filter._ast import Node, conj, disj
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 FLOAT_COLUMNS = ["metrics.m", "metrics.n k"]
 INT_COLUMNS = ["attributes.start_time", "attributes.end_time"]

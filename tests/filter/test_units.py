@@ -10,12 +10,9 @@ import sys
 from datetime import timedelta
 from pathlib import Path
 
+import eventlog.views.filter as vf
 import polars as pl
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
-
-import eventlog.views.filter as vf
 from eventlog.views.filter import (
     And,
     Compare,
@@ -30,6 +27,8 @@ from eventlog.views.filter import (
 )
 from eventlog.views.filter._like import like_match, like_regex
 from eventlog.views.filter._pylist import ListSyntaxError, read_list
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 PACKAGE = Path(vf.__file__).parent
 

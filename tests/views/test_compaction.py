@@ -20,17 +20,23 @@ import re
 from pathlib import Path
 from typing import Any
 
-import pytest
-from click.testing import CliRunner
-
 import eventlog.views._compact as compact_module
 import eventlog.views._snapshot as snapshot_module
+import pytest
+from click.testing import CliRunner
+from eventlog.storage import Location, open_location
+from eventlog.views import compact_stream, store_streams
+from eventlog.views._streams import (
+    Commit,
+    catalog_stream,
+    committed_versions,
+    latest_commit,
+    partition_stream,
+)
+
 from eventlog import MlflowClient
 from eventlog.cli import main
 from eventlog.entities import Metric, ViewType
-from eventlog.storage import Location, open_location
-from eventlog.views import compact_stream, store_streams
-from eventlog.views._streams import Commit, catalog_stream, committed_versions, latest_commit, partition_stream
 
 # ---------------------------------------------------------------------------------------------------------
 # helpers

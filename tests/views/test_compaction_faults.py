@@ -23,19 +23,25 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import eventlog.views._compact as compact_module
 import polars as pl
 import pytest
 from click.testing import CliRunner
-
-import eventlog.views._compact as compact_module
-from eventlog import MlflowClient
-from eventlog.cli import main
-from eventlog.entities import Metric, ViewType
 from eventlog.storage import Location, open_location
 from eventlog.views import compact_stream, experiment_tables, partition_tables, store_streams
 from eventlog.views._fold import EVENT_SCHEMA
 from eventlog.views._schema import Kind, segment_schema
-from eventlog.views._streams import Stream, catalog_stream, committed_versions, latest_commit, partition_stream
+from eventlog.views._streams import (
+    Stream,
+    catalog_stream,
+    committed_versions,
+    latest_commit,
+    partition_stream,
+)
+
+from eventlog import MlflowClient
+from eventlog.cli import main
+from eventlog.entities import Metric, ViewType
 
 # ---------------------------------------------------------------------------------------------------------
 # helpers

@@ -33,13 +33,6 @@ from typing import Any
 
 import polars as pl
 import pytest
-from hypothesis import HealthCheck, event, example, given, settings
-from hypothesis import strategies as st
-
-from eventlog import MlflowClient
-from eventlog._reset import reset_process_state
-from eventlog.entities import Metric, Param, RunTag, ViewType
-from eventlog.exceptions import MlflowException
 from eventlog.storage import open_location
 from eventlog.views import compact_stream, experiment_tables, partition_tables, store_streams
 from eventlog.views._fold import (
@@ -51,6 +44,13 @@ from eventlog.views._fold import (
 )
 from eventlog.views._schema import Kind, segment_schema
 from eventlog.views._streams import committed_versions, partition_stream
+from hypothesis import HealthCheck, event, example, given, settings
+from hypothesis import strategies as st
+
+from eventlog import MlflowClient
+from eventlog._reset import reset_process_state
+from eventlog.entities import Metric, Param, RunTag, ViewType
+from eventlog.exceptions import MlflowException
 
 NAN = float("nan")
 INF = float("inf")

@@ -559,8 +559,9 @@ class Spy:
     """Counts in-memory searches and MemoryPartition builds."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        import eventlog._run_search as run_search
         import eventlog.views._memory as memory
+
+        import eventlog._run_search as run_search
 
         self.searches = 0
         self.builds = 0

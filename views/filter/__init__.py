@@ -32,7 +32,6 @@ from eventlog.views.filter._parser import parse_filter_text
 
 if TYPE_CHECKING:
     import polars as pl
-
     from eventlog.views.filter._polars import SortSpec
 
 __all__ = [

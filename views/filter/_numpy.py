@@ -18,7 +18,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-
 from eventlog.views.filter._ast import And, Compare, Node
 from eventlog.views.filter._eval import _compare as reference_compare
 from eventlog.views.filter._order import OrderKey

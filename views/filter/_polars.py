@@ -6,7 +6,6 @@ from collections.abc import Collection, Sequence
 from typing import NamedTuple
 
 import polars as pl
-
 from eventlog.views.filter._ast import And, Compare, DType, Node
 from eventlog.views.filter._like import like_regex, literal_shape
 from eventlog.views.filter._order import OrderKey
