@@ -283,7 +283,9 @@ def test_a_crash_at_every_write_step_loses_nothing(tmp_path: Path, monkeypatch: 
 
 _COMPACTOR = r"""
 import sys
-import polars, eventlog.views._compact, eventlog.views._fold, eventlog.views._snapshot  # noqa: E501 (imported before the clock starts)
+# imported before the clock starts
+import polars, eventlog.views._compact, eventlog.views._fold
+import eventlog.views._snapshot
 from eventlog.storage import open_location
 from eventlog.views import compact_stream, store_streams
 root, retention = sys.argv[1], float(sys.argv[2])
