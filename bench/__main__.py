@@ -1,6 +1,7 @@
-"""`python -m bench [--check] [--only core|views|versus] [--scale S]`: run the benchmarks, print a table,
-and with --check fail on a missed budget. `versus` is eventlog against the real mlflow package, side by
-side (bench/_versus.py, docs/benchmarks.md)."""
+"""`python -m bench [--check] [--only core|views|versus|real] [--scale S]`: run the benchmarks, print a
+table, and with --check fail on a missed budget. `versus` is eventlog against the real mlflow package, side
+by side (bench/_versus.py); `real` measures stores written the way users write them, through the client
+run by run, with MLflow's figures beside eventlog's (bench/_real.py). See docs/benchmarks.md."""
 
 from __future__ import annotations
 
@@ -8,9 +9,13 @@ import argparse
 import datetime as dt
 import platform
 import sys
+from typing import TYPE_CHECKING
 
 from bench._core import Figure, core_figures
 from bench._machine import machine_line
+
+if TYPE_CHECKING:
+    from bench._real import Row
 
 
 def _format(value: float, unit: str) -> str:
@@ -22,8 +27,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--check", action="store_true", help="exit 1 if a figure misses its budget")
     parser.add_argument(
         "--only",
-        choices=("core", "views", "versus"),
-        help="run only the core, the views, or the eventlog-vs-MLflow figures",
+        choices=("core", "views", "versus", "real"),
+        help="run only the core, the views, the eventlog-vs-MLflow figures, or the figures on stores "
+        "written through the client (real)",
     )
     parser.add_argument(
         "--scale",
@@ -55,6 +61,11 @@ def main(argv: list[str] | None = None) -> int:
         from bench._versus import versus_figures
 
         comparisons = versus_figures(args.scale)
+    real_rows: list[Row] = []
+    if args.only in (None, "real"):
+        from bench._real import real_figures
+
+        real_rows = real_figures(args.scale)
     width = max((len(f.name) for f in figures), default=0)
     failed = []
     for f in figures:
@@ -73,6 +84,13 @@ def main(argv: list[str] | None = None) -> int:
             print()
         print("\n".join(format_comparisons(comparisons)))
         failed += [c.name.strip() for c in comparisons if not c.ok]
+    if real_rows:
+        from bench._real import format_rows
+
+        if figures or comparisons:
+            print()
+        print("\n".join(format_rows(real_rows)))
+        failed += [r.name.strip() for r in real_rows if not r.ok]
     if args.check and failed:
         print(f"budgets missed: {', '.join(failed)}", file=sys.stderr)
         return 1

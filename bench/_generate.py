@@ -2,8 +2,9 @@
 
 Logging a million runs through the API would take longer than every benchmark together, so the
 generators build each segment's columns with numpy and write them with pyarrow, exactly as the writer
-lays them out: one Arrow schema (``views.segment_schema``), zstd, ``<writer>-<n>.parquet`` names with
-the writer's own counter, ``(writer, seq)`` unique, record times non-decreasing per writer. The
+lays them out: the writer's own encoder (``views.segment_table`` and ``views.segment_bytes``: one Arrow
+schema, zstd for large segments and snappy for small ones), ``<writer>-<n>.parquet`` names with the
+writer's own counter, ``(writer, seq)`` unique, record times non-decreasing per writer. The
 experiment is created through the public API so that its id and name claims are the real ones.
 
 Stores are cached under ``<repo>/.bench/`` keyed by kind, scale and ``FORMAT_VERSION`` (bump it when
@@ -42,7 +43,7 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
+from eventlog.views import Coded, Column, Numbers, segment_bytes, segment_table
 
 __all__ = [
     "CACHE_DIR",
@@ -85,32 +86,10 @@ def _log(message: str) -> None:
 
 
 # -- plumbing ------------------------------------------------------------------------------------------
-def _schema() -> pa.Schema:
-    from eventlog.views import segment_schema
-
-    return segment_schema()
-
-
-def _strings(codes: np.ndarray, dictionary: Sequence[str], mask: np.ndarray | None = None) -> pa.Array:
-    """A string column from codes into ``dictionary`` (null where ``mask``): cheap for repeated values."""
-    indices = pa.array(codes.astype(np.int32, copy=False), mask=mask)
-    return pa.DictionaryArray.from_arrays(indices, pa.array(list(dictionary), pa.string())).cast(pa.string())
-
-
-def _ints(values: np.ndarray, mask: np.ndarray | None = None) -> pa.Array:
-    return pa.array(values.astype(np.int64, copy=False), mask=mask)
-
-
-def _table(n: int, columns: dict[str, pa.Array]) -> pa.Table:
-    schema = _schema()
-    arrays = [columns[f.name] if f.name in columns else pa.nulls(n, f.type) for f in schema]
-    return pa.Table.from_arrays(arrays, schema=schema)
-
-
 def _write_segment(directory: Path, writer: str, number: int, table: pa.Table) -> None:
     from eventlog.views import layout
 
-    pq.write_table(table, directory / layout.segment_name(writer, number), compression="zstd")
+    (directory / layout.segment_name(writer, number)).write_bytes(segment_bytes(table))
 
 
 def _writer_ids(rng: np.random.Generator, count: int, start_ms: int) -> list[str]:
@@ -401,25 +380,25 @@ def _search_chunk(
     value[metric_slot] = metrics.reshape(-1)
     artifact = [f"{artifact_root}/{r}/artifacts" for r in run_ids]
 
-    columns = {
-        "writer": pa.repeat(pa.scalar(writer), n),
-        "seq": pa.array(np.arange(first_seq, first_seq + n, dtype=np.int64)),
-        "kind": _strings(kind_codes, kinds),
-        "timestamp": _ints(timestamp),
-        "experiment_id": pa.repeat(pa.scalar(experiment_id), n),
-        "run_id": _strings(run, run_ids),
-        "key": _strings(key_codes, keys, key_mask),
-        "value": pa.array(value, mask=~metric_slot),
-        "step": _ints(np.zeros(n, dtype=np.int64), ~metric_slot),
-        "text": _strings(text, text_dict, text_mask),
-        "name": _strings(run, names, ~is_created),
-        "status": _strings(np.zeros(n, dtype=np.int64), ["FINISHED"], ~is_updated),
-        "start_time": _ints(start[run], ~is_created),
-        "end_time": _ints(start[run] + 60_000, ~is_updated),
-        "user_id": _strings(np.zeros(n, dtype=np.int64), ["bench"], ~is_created),
-        "artifact_uri": _strings(run, artifact, ~is_created),
+    columns: dict[str, Column] = {
+        "writer": writer,
+        "seq": range(first_seq, first_seq + n),
+        "kind": Coded(kind_codes, kinds),
+        "timestamp": Numbers(timestamp),
+        "experiment_id": experiment_id,
+        "run_id": Coded(run, run_ids),
+        "key": Coded(key_codes, keys, key_mask),
+        "value": Numbers(value, ~metric_slot),
+        "step": Numbers(np.zeros(n, dtype=np.int64), ~metric_slot),
+        "text": Coded(text, text_dict, text_mask),
+        "name": Coded(run, names, ~is_created),
+        "status": Coded(np.zeros(n, dtype=np.int64), ["FINISHED"], ~is_updated),
+        "start_time": Numbers(start[run], ~is_created),
+        "end_time": Numbers(start[run] + 60_000, ~is_updated),
+        "user_id": Coded(np.zeros(n, dtype=np.int64), ["bench"], ~is_created),
+        "artifact_uri": Coded(run, artifact, ~is_created),
     }
-    return _table(n, columns)
+    return segment_table(n, columns)
 
 
 def _generate_search(path: Path, runs: int, seed: int, experiments: int) -> dict[str, Any]:
@@ -610,18 +589,18 @@ def _metric_block(
     step = np.repeat(np.asarray(steps, dtype=np.int64), k * keys)
     run = np.tile(np.repeat(np.arange(k), keys), s)
     key = np.tile(np.arange(keys), k * s)
-    columns = {
-        "writer": pa.repeat(pa.scalar(writer), n),
-        "seq": pa.array(np.arange(first_seq, first_seq + n, dtype=np.int64)),
-        "kind": pa.repeat(pa.scalar("metric"), n),
-        "timestamp": _ints(t0 + step * 100),  # one step every 100 ms
-        "experiment_id": pa.repeat(pa.scalar(experiment_id), n),
-        "run_id": _strings(run, run_ids),
-        "key": _strings(key, [f"metric_{j}" for j in range(keys)]),
-        "value": pa.array(rng.random(n)),
-        "step": _ints(step),
+    columns: dict[str, Column] = {
+        "writer": writer,
+        "seq": range(first_seq, first_seq + n),
+        "kind": "metric",
+        "timestamp": Numbers(t0 + step * 100),  # one step every 100 ms
+        "experiment_id": experiment_id,
+        "run_id": Coded(run, run_ids),
+        "key": Coded(key, [f"metric_{j}" for j in range(keys)]),
+        "value": rng.random(n),
+        "step": Numbers(step),
     }
-    return _table(n, columns)
+    return segment_table(n, columns)
 
 
 def _run_events(
@@ -633,36 +612,36 @@ def _run_events(
     run = np.repeat(np.arange(k), 2)
     created = np.tile([True, False], k)
     names = [f"sweep-{r[:8]}" for r in run_ids]
-    columns = {
-        "writer": pa.repeat(pa.scalar(writer), n),
-        "seq": pa.array(np.arange(first_seq, first_seq + n, dtype=np.int64)),
-        "kind": _strings(np.where(created, 0, 1), ["run_created", "tag_set"]),
-        "timestamp": _ints(np.full(n, t0)),
-        "experiment_id": pa.repeat(pa.scalar(experiment_id), n),
-        "run_id": _strings(run, run_ids),
-        "key": _strings(np.zeros(n, dtype=np.int64), ["mlflow.runName"], created),
-        "text": _strings(run, names, created),
-        "name": _strings(run, names, ~created),
-        "start_time": _ints(np.full(n, t0), ~created),
-        "user_id": _strings(np.zeros(n, dtype=np.int64), ["bench"], ~created),
-        "artifact_uri": _strings(run, [f"{artifact_root}/{r}/artifacts" for r in run_ids], ~created),
+    columns: dict[str, Column] = {
+        "writer": writer,
+        "seq": range(first_seq, first_seq + n),
+        "kind": Coded(np.where(created, 0, 1), ["run_created", "tag_set"]),
+        "timestamp": Numbers(np.full(n, t0)),
+        "experiment_id": experiment_id,
+        "run_id": Coded(run, run_ids),
+        "key": Coded(np.zeros(n, dtype=np.int64), ["mlflow.runName"], created),
+        "text": Coded(run, names, created),
+        "name": Coded(run, names, ~created),
+        "start_time": Numbers(np.full(n, t0), ~created),
+        "user_id": Coded(np.zeros(n, dtype=np.int64), ["bench"], ~created),
+        "artifact_uri": Coded(run, [f"{artifact_root}/{r}/artifacts" for r in run_ids], ~created),
     }
-    return _table(n, columns)
+    return segment_table(n, columns)
 
 
 def _finished_events(writer: str, first_seq: int, experiment_id: str, run_ids: list[str], t: int) -> pa.Table:
     n = len(run_ids)
-    columns = {
-        "writer": pa.repeat(pa.scalar(writer), n),
-        "seq": pa.array(np.arange(first_seq, first_seq + n, dtype=np.int64)),
-        "kind": pa.repeat(pa.scalar("run_updated"), n),
-        "timestamp": _ints(np.full(n, t)),
-        "experiment_id": pa.repeat(pa.scalar(experiment_id), n),
-        "run_id": pa.array(run_ids, pa.string()),
-        "status": pa.repeat(pa.scalar("FINISHED"), n),
-        "end_time": _ints(np.full(n, t)),
+    columns: dict[str, Column] = {
+        "writer": writer,
+        "seq": range(first_seq, first_seq + n),
+        "kind": "run_updated",
+        "timestamp": Numbers(np.full(n, t)),
+        "experiment_id": experiment_id,
+        "run_id": run_ids,
+        "status": "FINISHED",
+        "end_time": Numbers(np.full(n, t)),
     }
-    return _table(n, columns)
+    return segment_table(n, columns)
 
 
 def _segment_steps(runs_per_writer: int) -> int:

@@ -8,11 +8,14 @@ it prints (MLflow's alembic chatter) is ignored. Only the standard library is im
 level: the child's RSS is the library's.
 
 Both libraries run with their default settings: eventlog buffers logging calls and flushes them on its
-2 s timer and at ``end_run``; MLflow's sqlite store commits every call as a transaction.
+2 s timer and at ``end_run``; MLflow's sqlite store commits every call as a transaction. A workload that
+measures a setting (bench/_real.py: ``EVENTLOG_DURABILITY``, a store on S3) gets it as ``env`` among its
+arguments: ``main`` puts those variables in the child's environment before the workload imports anything.
 """
 
 from __future__ import annotations
 
+import importlib
 import itertools
 import json
 import logging
@@ -28,12 +31,18 @@ from typing import Any
 __all__ = [
     "EVENTLOG",
     "MLFLOW",
+    "REAL_METRIC_KEYS",
+    "REAL_PARAM_KEYS",
+    "REAL_TAG_KEYS",
     "RESULT_PREFIX",
     "SEARCH_MAX_RESULTS",
     "SEARCH_ORDER",
     "WORKLOADS",
+    "RealRun",
     "history_values",
     "main",
+    "real_filter",
+    "real_values",
     "search_filter",
 ]
 
@@ -322,6 +331,210 @@ def build_sqlite(store: str, db: str, artifact_root: str) -> Json:
     return {"experiment_id": str(experiment_id), **counts}
 
 
+# -- bench/_real.py: runs written through MlflowClient, one by one, as users write them ---------------------
+REAL_METRIC_KEYS = tuple(f"m{j}" for j in range(5))
+REAL_PARAM_KEYS = tuple(f"p{j}" for j in range(10))
+REAL_TAG_KEYS = tuple(f"t{j}" for j in range(3))
+REAL_EXPERIMENT = "bench-real"
+REAL_T0_VALUES = ("x", "y", "z")
+REAL_PAGE_LIMIT = 50_000  # MLflow's largest max_results
+
+
+# One run's values: 5 metric values, 10 param values, 3 tag values (in the order of the keys above).
+RealRun = tuple[list[float], list[str], list[str]]
+
+
+def real_values(seed: int, runs: int) -> list[RealRun]:
+    """The values of the write workload's runs, the same in the child that logs them and in the parent
+    that computes the pages a search must return: random metric values (no two runs tie on the order_by
+    metric), params p0..p8 from 10 values each and p9 unique per run (a seed), tag t0 from 3 values."""
+    rng = random.Random(seed)
+    out: list[RealRun] = []
+    for i in range(runs):
+        metrics = [rng.random() for _ in REAL_METRIC_KEYS]
+        params = [f"v{rng.randrange(10)}" for _ in REAL_PARAM_KEYS[:-1]] + [f"seed-{i}"]
+        tags = [REAL_T0_VALUES[rng.randrange(3)], ("team-a", "team-b")[rng.randrange(2)], f"note-{i % 100}"]
+        out.append((metrics, params, tags))
+    return out
+
+
+def real_filter(threshold: float, param: int, tag: str) -> str:
+    """The searches of bench/_real.py: 3 predicates, one on a metric, a param and a tag."""
+    return f"metrics.m0 > {threshold} and params.p1 = 'v{param}' and tags.t0 != '{tag}'"
+
+
+def client_runs(library: str, scratch: str, uri: str, runs: int, seed: int, ids_file: str) -> Json:
+    """``runs`` runs written through ``MlflowClient`` in this one process, each as a user's script writes
+    it: ``create_run(experiment_id)``, one ``log_batch`` (5 metrics, 10 params, 3 tags),
+    ``set_terminated``. Each run is timed; the total is the loop plus eventlog's ``flush()`` at the end
+    (whatever a background flusher still holds: the time until every run is durable). The run ids go to
+    ``ids_file``, in the order written."""
+    values = real_values(seed, runs)  # made before timing: not part of either library's cost
+    os.chdir(scratch)
+    client = _client(library, uri)
+    entities = importlib.import_module(f"{library}.entities")  # Metric, Param, RunTag of that library
+    Metric, Param, RunTag = entities.Metric, entities.Param, entities.RunTag
+    experiment_id = client.create_experiment(REAL_EXPERIMENT)
+    create_run, log_batch, set_terminated = client.create_run, client.log_batch, client.set_terminated
+    run_ids: list[str] = []
+    durations: list[float] = []
+    start = time.perf_counter()
+    for metrics, params, tags in values:
+        begun = time.perf_counter()
+        run_id = create_run(experiment_id).info.run_id
+        now = int(time.time() * 1000)
+        log_batch(
+            run_id,
+            metrics=[Metric(k, v, now, 0) for k, v in zip(REAL_METRIC_KEYS, metrics, strict=True)],
+            params=[Param(k, v) for k, v in zip(REAL_PARAM_KEYS, params, strict=True)],
+            tags=[RunTag(k, v) for k, v in zip(REAL_TAG_KEYS, tags, strict=True)],
+        )
+        set_terminated(run_id)
+        durations.append(time.perf_counter() - begun)
+        run_ids.append(run_id)
+    loop_s = time.perf_counter() - start
+    begun = time.perf_counter()
+    if library == EVENTLOG:
+        client.flush()
+    flush_s = time.perf_counter() - begun
+    Path(ids_file).write_text(json.dumps(run_ids))
+    tenth = max(1, runs // 10)
+    ordered = sorted(durations)
+    return {
+        "experiment_id": str(experiment_id),
+        "runs": runs,
+        "loop_s": loop_s,
+        "flush_s": flush_s,
+        "median_s": ordered[len(ordered) // 2],
+        "p99_s": ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))],
+        "max_s": ordered[-1],
+        "first_tenth_rate": tenth / sum(durations[:tenth]),
+        "last_tenth_rate": tenth / sum(durations[-tenth:]),
+    }
+
+
+def real_search(
+    library: str,
+    scratch: str,
+    uri: str,
+    experiment_ids: list[str],
+    first: str,
+    warm: list[str],
+    order_by: list[str],
+    max_results: int,
+) -> Json:
+    """The first search_runs in a fresh process (``to_first_s``: the library's import, the client and
+    that query), then each of ``warm`` in the same process, timed one by one; every page is returned."""
+    started = time.perf_counter()
+    _library(library, Path(scratch))
+    imported = time.perf_counter()
+    client = _client(library, uri)
+
+    def query(filter_string: str) -> tuple[float, list[str]]:
+        begun = time.perf_counter()
+        page = client.search_runs(
+            experiment_ids, filter_string=filter_string, order_by=order_by, max_results=max_results
+        )
+        seconds = time.perf_counter() - begun
+        return seconds, [r.info.run_id for r in page]
+
+    first_s, first_ids = query(first)
+    to_first_s = time.perf_counter() - started
+    timed = [query(f) for f in warm]
+    return {
+        "to_first_s": to_first_s,
+        "import_s": imported - started,
+        "first_s": first_s,
+        "first_ids": first_ids,
+        "warm_s": [s for s, _ in timed],
+        "pages": [ids for _, ids in timed],
+    }
+
+
+def get_run_cold(library: str, scratch: str, uri: str, run_id: str) -> Json:
+    """``get_run`` in a fresh process, the library imported and the client made: only the call is timed.
+    The run comes back for checking."""
+    _library(library, Path(scratch))
+    client = _client(library, uri)
+    begun = time.perf_counter()
+    run = client.get_run(run_id)
+    seconds = time.perf_counter() - begun
+    return {
+        "seconds": seconds,
+        "run_id": run.info.run_id,
+        "status": run.info.status,
+        "params": dict(run.data.params),
+        "metrics": dict(run.data.metrics),
+        "tags": dict(run.data.tags),
+    }
+
+
+def _committed_streams(uri: str) -> int | None:
+    """How many streams of the store have a committed view (a compaction, the library's own or
+    ``eventlog compact``); None when the store's layout cannot tell (the views API changed)."""
+    try:
+        from eventlog.storage import open_location
+        from eventlog.views import latest_commit, store_streams
+
+        raw = os.environ.get("EVENTLOG_STORAGE_OPTIONS")
+        location = open_location(uri, json.loads(raw) if raw else None)
+        return sum(latest_commit(location, s) is not None for s in store_streams(location))
+    except Exception:
+        return None
+
+
+def store_state(scratch: str, uri: str) -> Json:
+    """Whether the store holds a committed view (see ``_committed_streams``), read in a fresh process."""
+    os.chdir(scratch)
+    return {"committed": _committed_streams(uri)}
+
+
+def verify_runs(scratch: str, uri: str, experiment_id: str, seed: int, ids_file: str) -> Json:
+    """Read every run of the experiment back through eventlog's client (pages of up to 50,000) and check
+    each against the values logged: all there, FINISHED, params, latest metrics and tags as written. Also
+    whether the store holds a committed view (see ``_committed_streams``)."""
+    os.chdir(scratch)
+    import eventlog
+
+    run_ids = json.loads(Path(ids_file).read_text())
+    expected = dict(zip(run_ids, real_values(seed, len(run_ids)), strict=True))
+    client = eventlog.MlflowClient(uri)
+    seen: set[str] = set()
+    wrong: list[str] = []
+    token = None
+    while True:
+        page = client.search_runs(
+            [experiment_id], max_results=min(REAL_PAGE_LIMIT, max(1, len(run_ids))), page_token=token
+        )
+        for run in page:
+            run_id = run.info.run_id
+            seen.add(run_id)
+            values = expected.get(run_id)
+            if values is None:
+                wrong.append(f"{run_id}: a run that was not written")
+                continue
+            metrics, params, tags = values
+            tag_values = [run.data.tags.get(k) for k in REAL_TAG_KEYS]
+            if run.info.status != "FINISHED":
+                wrong.append(f"{run_id}: status {run.info.status}")
+            elif dict(run.data.params) != dict(zip(REAL_PARAM_KEYS, params, strict=True)):
+                wrong.append(f"{run_id}: params {dict(run.data.params)}")
+            elif dict(run.data.metrics) != dict(zip(REAL_METRIC_KEYS, metrics, strict=True)):
+                wrong.append(f"{run_id}: metrics {dict(run.data.metrics)}")
+            elif tag_values != tags:
+                wrong.append(f"{run_id}: tags {tag_values}")
+        token = page.token
+        if not token:
+            break
+    return {
+        "runs": len(seen),
+        "missing": len(set(expected) - seen),
+        "wrong": len(wrong),
+        "examples": wrong[:3],
+        "committed": _committed_streams(uri),
+    }
+
+
 WORKLOADS: dict[str, Callable[..., Json]] = {
     "log_metric": log_metric,
     "log_metrics": log_metrics,
@@ -330,11 +543,18 @@ WORKLOADS: dict[str, Callable[..., Json]] = {
     "log_history": log_history,
     "read_history": read_history,
     "build_sqlite": build_sqlite,
+    "client_runs": client_runs,
+    "real_search": real_search,
+    "get_run_cold": get_run_cold,
+    "verify_runs": verify_runs,
+    "store_state": store_state,
 }
 
 
 def main(argv: list[str]) -> None:
     name, arguments = argv[0], json.loads(argv[1])
+    # Settings under test (bench/_real.py), in the environment before the workload imports a library.
+    os.environ.update(arguments.pop("env", None) or {})
     result = WORKLOADS[name](**arguments)
     sys.stdout.flush()
     print(RESULT_PREFIX + json.dumps(result), flush=True)

@@ -17,7 +17,7 @@ import os
 from typing import Any
 
 from eventlog import entities, exceptions
-from eventlog._artifacts import (
+from eventlog._artifacts._fluent import (
     get_artifact_uri,
     load_table,
     log_artifact,

@@ -16,6 +16,7 @@ its runs (same event id in both places, folded once).
 
 from __future__ import annotations
 
+import copy
 import json
 import threading
 from collections.abc import Mapping
@@ -63,6 +64,7 @@ class ExperimentCatalog:
         self.artifact_root = artifact_root.rstrip("/")
         self._next_id_hint = 1
         self._lock = threading.Lock()
+        self._by_id: tuple[ExperimentTables, dict[str, Experiment]] | None = None
 
     # -- reading ------------------------------------------------------------------------------------
     def tables(self) -> ExperimentTables:
@@ -75,13 +77,16 @@ class ExperimentCatalog:
         return _to_entities(tables.experiments, tables.tags)
 
     def find(self, experiment_id: str) -> Experiment | None:
-        import polars as pl
-
         tables = self.tables()
-        rows = tables.experiments.filter(pl.col("experiment_id") == experiment_id)
-        if rows.height == 0:
-            return None
-        return _to_entities(rows, tables.tags)[0]
+        # Every run creation looks its experiment up: the entities are built once per catalog fold (the
+        # cache returns the same tables object while the catalog is unchanged), not filtered each time.
+        known = self._by_id
+        if known is None or known[0] is not tables:
+            experiments = _to_entities(tables.experiments, tables.tags)
+            known = self._by_id = (tables, {e.experiment_id: e for e in experiments})
+        found = known[1].get(experiment_id)
+        # A copy: callers get an entity of their own, as from a fresh read.
+        return None if found is None else copy.deepcopy(found)
 
     def get(self, experiment_id: str) -> Experiment:
         experiment = self.find(experiment_id)

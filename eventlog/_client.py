@@ -1,9 +1,13 @@
-"""``MlflowClient``: MLflow's lower-level tracking API, with its names, signatures and defaults."""
+"""``MlflowClient``: MLflow's lower-level tracking API, with its names, signatures and defaults.
+
+It is the one road from the API to the store: the fluent functions (``eventlog._fluent``,
+``eventlog._artifacts._fluent``) call it, and it does not import them.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from eventlog._artifacts import ArtifactClientMixin
 from eventlog._registry import get_store
@@ -13,6 +17,9 @@ from eventlog._validation import validate_run_id as _validate_run_id
 from eventlog._writer import now_ms
 from eventlog.entities import Experiment, Metric, PagedList, Param, Run, RunStatus, RunTag, ViewType
 from eventlog.exceptions import InvalidParameterValue, MlflowException
+
+if TYPE_CHECKING:
+    from eventlog._runs import RunHandle
 
 __all__ = ["MlflowClient", "RunOperations"]
 
@@ -76,9 +83,28 @@ class MlflowClient(ArtifactClientMixin):
         self._tracking_uri = tracking_uri if tracking_uri is not None else self._store.location.uri
         self._registry_uri = registry_uri
 
+    @classmethod
+    def _of_store(cls, store: TrackingStore) -> MlflowClient:
+        """A client of ``store`` itself (the fluent API's: an active run stays in the store it started in,
+        whatever the tracking URI has become since)."""
+        client = cls.__new__(cls)
+        client._store = store
+        client._tracking_uri = store.location.uri
+        client._registry_uri = None
+        return client
+
     @property
     def tracking_uri(self) -> str:
         return self._tracking_uri
+
+    # -- for the fluent API (eventlog-only, private) --------------------------------------------------
+    def _run_handle(self, run_id: str) -> RunHandle:
+        """The run's handle (the run must exist): the fluent log_metric hot path logs through it."""
+        return self._store.handle(run_id)
+
+    def _operations(self, synchronous: bool | None) -> RunOperations | None:
+        """What a logging call returns for ``synchronous`` (see ``_async_result``)."""
+        return _async_result(self._store, synchronous)
 
     # -- experiments --------------------------------------------------------------------------------
     def create_experiment(

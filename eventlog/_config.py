@@ -97,6 +97,12 @@ def env_storage_options() -> dict[str, Any]:
 class WriterSettings:
     flush_interval: float
     flush_rows: int
+    # "end_run" (default): end_run and other run-lifecycle calls are durable when they return. "interval":
+    # they are handed to the background flusher like metrics; a SIGKILL loses at most the last interval.
+    durability: str = "end_run"
+    # Automatic compaction (EVENTLOG_AUTO_COMPACT=0 turns it off) and the tail it starts at.
+    auto_compact: bool = True
+    auto_compact_segments: int = 256
 
 
 def _positive(variable: str, default: float, kind: type) -> Any:
@@ -112,10 +118,25 @@ def _positive(variable: str, default: float, kind: type) -> Any:
     return value
 
 
+DURABILITY_CHOICES = ("end_run", "interval")
+
+
 def writer_settings() -> WriterSettings:
+    durability = os.environ.get("EVENTLOG_DURABILITY", "").strip().lower() or "end_run"
+    if durability not in DURABILITY_CHOICES:
+        raise ValueError(
+            f"EVENTLOG_DURABILITY={durability!r}: use 'end_run' (the default: end_run is durable when it "
+            "returns) or 'interval' (end_run is flushed with the next background flush)"
+        )
+    auto = os.environ.get("EVENTLOG_AUTO_COMPACT", "1").strip().lower()
+    if auto not in ("0", "1", "false", "true", "no", "yes", "off", "on"):
+        raise ValueError(f"EVENTLOG_AUTO_COMPACT={auto!r}: use 1 (the default) or 0")
     return WriterSettings(
         flush_interval=float(_positive("EVENTLOG_FLUSH_INTERVAL", DEFAULT_FLUSH_INTERVAL_S, float)),
         flush_rows=int(_positive("EVENTLOG_FLUSH_ROWS", DEFAULT_FLUSH_ROWS, int)),
+        durability=durability,
+        auto_compact=auto in ("1", "true", "yes", "on"),
+        auto_compact_segments=int(_positive("EVENTLOG_AUTO_COMPACT_SEGMENTS", 256, int)),
     )
 
 

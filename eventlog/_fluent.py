@@ -1,8 +1,13 @@
 """The fluent API: module-level functions over an active-run stack, as ``mlflow`` offers them.
 
 The only process state is what MLflow has: the active experiment id (process-wide) and, per thread, the
-stack of active runs and the id of the last run ended. Every function is a thin wrapper over the store;
-``log_metric`` with an active run goes straight to that run's handle (no store lookup, no I/O).
+stack of active runs and the id of the last run ended. Every function takes one road, as MLflow's do (and as
+httpx's ``_api`` does with its ``Client``): it finds its run (the active run, started if none is) and calls an
+``MlflowClient``; only the client reaches the store. Most calls use a client of the current tracking URI;
+``end_run`` and the artifact functions use the client of the store the active run started in
+(``ActiveRun._client``).
+
+One exception: ``log_metric`` and ``log_metrics`` log through the run's handle directly (see ``log_metric``).
 """
 
 from __future__ import annotations
@@ -13,16 +18,18 @@ import logging
 import os
 import threading
 from copy import deepcopy
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from eventlog import _context, _validation
-from eventlog._client import MlflowClient, RunOperations, _async_result
-from eventlog._registry import all_stores, get_store
-from eventlog._runs import RunHandle
-from eventlog._store import TrackingStore
+from eventlog._client import MlflowClient, RunOperations
+from eventlog._registry import all_stores
 from eventlog._writer import flush_all_writers, now_ms
 from eventlog.entities import Experiment, LifecycleStage, Param, Run, RunStatus, RunTag, ViewType
 from eventlog.exceptions import InvalidParameterValue, MlflowException
+
+if TYPE_CHECKING:
+    from eventlog._runs import RunHandle
+    from eventlog._store import TrackingStore
 
 __all__ = [
     "ActiveRun",
@@ -79,10 +86,10 @@ class ActiveRun(Run):
     Like MLflow's, its ``data`` is the snapshot taken when the run started; call ``get_run`` for fresh data.
     """
 
-    def __init__(self, run: Run, handle: RunHandle, store: TrackingStore) -> None:
+    def __init__(self, run: Run, handle: RunHandle, client: MlflowClient) -> None:
         super().__init__(run.info, run.data, run.inputs, run.outputs)
-        self._handle = handle
-        self._store = store
+        self._handle = handle  # for the log_metric hot path
+        self._client = client  # a client of the store the run started in
 
     def __enter__(self) -> ActiveRun:
         return self
@@ -95,7 +102,8 @@ class ActiveRun(Run):
 
 
 def _store() -> TrackingStore:
-    return get_store().ready()
+    """The current tracking store, for tests and tools; the fluent functions reach it through MlflowClient."""
+    return MlflowClient()._store
 
 
 # -- experiments ------------------------------------------------------------------------------------
@@ -106,12 +114,12 @@ def set_experiment(experiment_name: str | None = None, experiment_id: str | None
         experiment_name is None and experiment_id is None
     ):
         raise InvalidParameterValue("Must specify exactly one of: `experiment_id` or `experiment_name`.")
-    store = _store()
+    client = MlflowClient()
     if experiment_id is not None:
-        experiment = store.get_experiment(str(experiment_id))
+        experiment = client.get_experiment(str(experiment_id))
     else:
         assert experiment_name is not None  # narrowed by the check above
-        experiment = _get_or_create_experiment(store, experiment_name)
+        experiment = _get_or_create_experiment(client, experiment_name)
     if experiment.lifecycle_stage != LifecycleStage.ACTIVE:
         raise InvalidParameterValue(
             f"Cannot set a deleted experiment '{experiment.name}' as the active experiment. You can "
@@ -122,32 +130,32 @@ def set_experiment(experiment_name: str | None = None, experiment_id: str | None
     return experiment
 
 
-def _get_or_create_experiment(store: TrackingStore, name: str) -> Experiment:
-    experiment = store.get_experiment_by_name(name)
+def _get_or_create_experiment(client: MlflowClient, name: str) -> Experiment:
+    experiment = client.get_experiment_by_name(name)
     if experiment is not None:
         return experiment
     _log.info("Experiment with name '%s' does not exist. Creating a new experiment.", name)
     try:
-        experiment_id = store.create_experiment(name)
+        experiment_id = client.create_experiment(name)
     except MlflowException as exc:
         if exc.error_code != "RESOURCE_ALREADY_EXISTS":
             raise
         # Another process created it between our look-up and our claim: use theirs.
-        found = store.get_experiment_by_name(name)
+        found = client.get_experiment_by_name(name)
         if found is None:
             raise
         return found
-    return store.get_experiment(experiment_id)
+    return client.get_experiment(experiment_id)
 
 
 def _get_experiment_id() -> str:
     if _active_experiment_id:
         return _active_experiment_id
-    store = _store()
+    client = MlflowClient()
     name = os.environ.get("MLFLOW_EXPERIMENT_NAME")
     env_id = os.environ.get("MLFLOW_EXPERIMENT_ID")
     if name:
-        experiment = _get_or_create_experiment(store, name)
+        experiment = _get_or_create_experiment(client, name)
         if env_id and env_id != experiment.experiment_id:
             raise InvalidParameterValue(
                 f"The provided MLFLOW_EXPERIMENT_ID environment variable value `{env_id}` does not match "
@@ -156,7 +164,7 @@ def _get_experiment_id() -> str:
         return experiment.experiment_id
     if env_id:
         try:
-            return store.get_experiment(env_id).experiment_id
+            return client.get_experiment(env_id).experiment_id
         except MlflowException:
             raise InvalidParameterValue(
                 f"The provided MLFLOW_EXPERIMENT_ID environment variable value `{env_id}` does not exist "
@@ -168,23 +176,23 @@ def _get_experiment_id() -> str:
 def create_experiment(
     name: str, artifact_location: str | None = None, tags: dict[str, Any] | None = None
 ) -> str:
-    return _store().create_experiment(name, artifact_location, tags)
+    return MlflowClient().create_experiment(name, artifact_location, tags)
 
 
 def get_experiment(experiment_id: str) -> Experiment:
-    return _store().get_experiment(experiment_id)
+    return MlflowClient().get_experiment(experiment_id)
 
 
 def get_experiment_by_name(name: str) -> Experiment | None:
-    return _store().get_experiment_by_name(name)
+    return MlflowClient().get_experiment_by_name(name)
 
 
 def delete_experiment(experiment_id: str) -> None:
-    _store().delete_experiment(experiment_id)
+    MlflowClient().delete_experiment(experiment_id)
 
 
 def restore_experiment(experiment_id: str) -> None:
-    _store().restore_experiment(experiment_id)
+    MlflowClient().restore_experiment(experiment_id)
 
 
 def search_experiments(
@@ -197,7 +205,8 @@ def search_experiments(
 
 
 def set_experiment_tag(key: str, value: Any) -> None:
-    _store().set_experiment_tag(_get_experiment_id(), key, value)
+    client = MlflowClient()
+    client.set_experiment_tag(_get_experiment_id(), key, value)
 
 
 def set_experiment_tags(tags: dict[str, Any]) -> None:
@@ -206,7 +215,8 @@ def set_experiment_tags(tags: dict[str, Any]) -> None:
 
 
 def delete_experiment_tag(key: str) -> None:
-    _store().delete_experiment_tag(_get_experiment_id(), key)
+    client = MlflowClient()
+    client.delete_experiment_tag(_get_experiment_id(), key)
 
 
 # -- runs ---------------------------------------------------------------------------------------------
@@ -235,26 +245,26 @@ def start_run(
             f"Run with UUID {stack[0].info.run_id} is already active. To start a new run, first end the "
             "current run with mlflow.end_run(). To start a nested run, call start_run with nested=True"
         )
-    store = _store()
+    client = MlflowClient()
     existing_run_id = run_id or os.environ.pop("MLFLOW_RUN_ID", None) or None
     if existing_run_id:
-        run = _resume_run(store, existing_run_id, run_name, tags, description)
+        run = _resume_run(client, existing_run_id, run_name, tags, description)
     else:
-        run = _new_run(store, stack, experiment_id, run_name, parent_run_id, tags, description)
-    active = ActiveRun(run, store.handle(run.info.run_id), store)
+        run = _new_run(client, stack, experiment_id, run_name, parent_run_id, tags, description)
+    active = ActiveRun(run, client._run_handle(run.info.run_id), client)
     stack.append(active)
     return active
 
 
 def _resume_run(
-    store: TrackingStore,
+    client: MlflowClient,
     run_id: str,
     run_name: str | None,
     tags: dict[str, Any] | None,
     description: str | None,
 ) -> Run:
     _validation.validate_run_id(run_id)
-    run = store.get_run(run_id)
+    run = client.get_run(run_id)
     if _active_experiment_id is not None and _active_experiment_id != run.info.experiment_id:
         raise MlflowException(
             f"Cannot start run with ID {run_id} because active experiment ID does not match environment "
@@ -263,14 +273,14 @@ def _resume_run(
         )
     if run.info.lifecycle_stage == LifecycleStage.DELETED:
         raise MlflowException(f"Cannot start run with ID {run_id} because it is in the deleted state.")
-    store.update_run_info(run_id, RunStatus.to_string(RunStatus.RUNNING), None, run_name)
+    client.update_run(run_id, RunStatus.to_string(RunStatus.RUNNING), run_name)
     tags = dict(tags or {})
     if description:
         _check_note(tags)
         tags[NOTE_TAG] = description
     if tags:
-        store.log_batch(run_id, [], [], [RunTag(k, str(v)) for k, v in tags.items()])
-    return store.get_run(run_id)
+        client.log_batch(run_id, tags=[RunTag(k, str(v)) for k, v in tags.items()])
+    return client.get_run(run_id)
 
 
 def _check_note(tags: dict[str, Any]) -> None:
@@ -282,7 +292,7 @@ def _check_note(tags: dict[str, Any]) -> None:
 
 
 def _new_run(
-    store: TrackingStore,
+    client: MlflowClient,
     stack: list[ActiveRun],
     experiment_id: str | None,
     run_name: str | None,
@@ -299,7 +309,7 @@ def _new_run(
                 f"{parent_run_id}. To start a new nested run under the parent run with UUID {current}, "
                 "first end the current run with mlflow.end_run()."
             )
-        parent = store.get_run(parent_run_id)
+        parent = client.get_run(parent_run_id)
         if parent.info.lifecycle_stage == LifecycleStage.DELETED:
             raise MlflowException(
                 f"Cannot start run under parent run with ID {parent_run_id} "
@@ -317,7 +327,7 @@ def _new_run(
     if run_name:
         user_tags["mlflow.runName"] = run_name
     resolved = _context.resolve_context_tags({k: str(v) for k, v in user_tags.items()})
-    return MlflowClient().create_run(experiment_id=target_experiment, tags=resolved, run_name=run_name)
+    return client.create_run(experiment_id=target_experiment, tags=resolved, run_name=run_name)
 
 
 def end_run(status: str = "FINISHED") -> None:
@@ -328,8 +338,8 @@ def end_run(status: str = "FINISHED") -> None:
     os.environ.pop("MLFLOW_RUN_ID", None)
     run = stack.pop()
     _state.last_run_id = run.info.run_id
-    RunStatus.from_string(status)
-    run._store.update_run_info(run.info.run_id, status, now_ms(), None)
+    RunStatus.from_string(status)  # before set_terminated, which takes "" for FINISHED
+    run._client.set_terminated(run.info.run_id, status)
 
 
 def active_run() -> ActiveRun | None:
@@ -347,7 +357,7 @@ def last_active_run() -> Run | None:
 
 
 def get_run(run_id: str) -> Run:
-    return _store().get_run(run_id)
+    return MlflowClient().get_run(run_id)
 
 
 def get_parent_run(run_id: str) -> Run | None:
@@ -355,21 +365,28 @@ def get_parent_run(run_id: str) -> Run | None:
 
 
 def delete_run(run_id: str) -> None:
-    _store().delete_run(run_id)
+    MlflowClient().delete_run(run_id)
 
 
 def restore_run(run_id: str) -> None:
-    _store().restore_run(run_id)
+    MlflowClient().restore_run(run_id)
 
 
 def _handle(run_id: str | None) -> RunHandle:
-    """The handle of ``run_id``, or of the active run, starting one if none is active (as MLflow does)."""
+    """The handle of ``run_id`` (in the current store), or of the active run, starting one if none is
+    active (as MLflow does)."""
     if run_id is not None:
-        return _store().handle(run_id)
+        return MlflowClient()._run_handle(run_id)
     stack = _state.stack
     if stack:
         return stack[-1]._handle
     return start_run()._handle
+
+
+def _run_id(run_id: str | None = None) -> str:
+    """``run_id`` (it must exist in the current store), or the active run's id, starting a run if none is
+    active."""
+    return _handle(run_id).run_id
 
 
 # -- logging ------------------------------------------------------------------------------------------
@@ -383,12 +400,17 @@ def log_metric(
     model_id: str | None = None,
     dataset: Any = None,
 ) -> RunOperations | None:
+    # The one fluent function that does not go through MlflowClient (with log_metrics): a training loop
+    # calls it per step, so with an active run it appends to that run's handle directly: no client object
+    # per call, no store or run lookup, no I/O (the writer buffers). docs/benchmarks.md measures about
+    # 600k calls/s on this path; keep it that way. Only a call that asks for a RunOperations, or to wait
+    # (``synchronous``), or that names another run, takes a client.
     stack = _state.stack
     handle = stack[-1]._handle if stack and run_id is None else _handle(run_id)
     handle.log_metric(key, value, timestamp or now_ms(), step or 0)
     if synchronous is None and not handle.async_default:
         return None
-    return _async_result(_store(), synchronous)
+    return MlflowClient()._operations(synchronous)
 
 
 def log_metrics(
@@ -400,45 +422,44 @@ def log_metrics(
     model_id: str | None = None,
     dataset: Any = None,
 ) -> RunOperations | None:
+    # The log_metric hot path (see there): a dict of metrics per step, straight to the run's handle.
     handle = _handle(run_id)
     handle.log_metrics(metrics, timestamp or now_ms(), step or 0)
     if synchronous is None and not handle.async_default:
         return None
-    return _async_result(_store(), synchronous)
+    return MlflowClient()._operations(synchronous)
 
 
 def log_param(key: str, value: Any, synchronous: bool | None = None) -> Any:
-    handle = _handle(None)
-    return MlflowClient().log_param(handle.run_id, key, value, synchronous)
+    run_id = _run_id()
+    return MlflowClient().log_param(run_id, key, value, synchronous)
 
 
 def log_params(
     params: dict[str, Any], synchronous: bool | None = None, run_id: str | None = None
 ) -> RunOperations | None:
-    handle = _handle(run_id)
-    store = _store()
+    run_id = _run_id(run_id)
     # Values are str()-ed, keys are not (as in MLflow): a None key is an error, not a param named "None".
-    store.log_batch(handle.run_id, [], [Param(k, str(v)) for k, v in params.items()], [])
-    return _async_result(store, synchronous)
+    return MlflowClient().log_batch(
+        run_id, params=[Param(k, str(v)) for k, v in params.items()], synchronous=synchronous
+    )
 
 
 def set_tag(key: str, value: Any, synchronous: bool | None = None) -> RunOperations | None:
-    handle = _handle(None)
-    store = _store()
-    store.set_tag(handle.run_id, key, value)
-    return _async_result(store, synchronous)
+    run_id = _run_id()
+    return MlflowClient().set_tag(run_id, key, value, synchronous)
 
 
 def set_tags(tags: dict[str, Any], synchronous: bool | None = None) -> RunOperations | None:
-    handle = _handle(None)
-    store = _store()
-    store.log_batch(handle.run_id, [], [], [RunTag(k, str(v)) for k, v in tags.items()])
-    return _async_result(store, synchronous)
+    run_id = _run_id()
+    return MlflowClient().log_batch(
+        run_id, tags=[RunTag(k, str(v)) for k, v in tags.items()], synchronous=synchronous
+    )
 
 
 def delete_tag(key: str) -> None:
-    handle = _handle(None)
-    _store().delete_tag(handle.run_id, key)
+    run_id = _run_id()
+    MlflowClient().delete_tag(run_id, key)
 
 
 SEARCH_MAX_RESULTS_PANDAS = 100000
@@ -463,11 +484,11 @@ def search_runs(
         )
     if experiment_ids and experiment_names:
         raise InvalidParameterValue("Only experiment_ids or experiment_names can be used, but not both")
-    store = _store()
+    client = MlflowClient()
     if experiment_names:
         ids = []
         for name in experiment_names:
-            experiment = store.get_experiment_by_name(name)
+            experiment = client.get_experiment_by_name(name)
             if experiment is None:
                 _log.warning("Cannot retrieve experiment by name %s", name)
             else:
@@ -477,12 +498,11 @@ def search_runs(
             str(e) for e in ([experiment_ids] if isinstance(experiment_ids, (str, int)) else experiment_ids)
         ]
     elif search_all_experiments:
-        ids = [e.experiment_id for e in store.list_experiments(ViewType.ACTIVE_ONLY)]
+        ids = [e.experiment_id for e in client.search_experiments(ViewType.ACTIVE_ONLY, max_results=None)]
     else:
         ids = [_get_experiment_id()]
     runs: list[Run] = []
     if ids:
-        client = MlflowClient()
         token = None
         limit = max_results if max_results is not None else float("inf")  # None: every run, as MLflow
         while len(runs) < limit:
@@ -508,7 +528,7 @@ def search_runs(
 def flush() -> None:
     """Make everything logged so far durable, in every store this process has written to."""
     for store in all_stores():
-        store.flush()
+        MlflowClient._of_store(store).flush()
 
 
 def flush_async_logging() -> None:

@@ -7,7 +7,6 @@ process's buffer, then fold the segments with ``views`` (read your writes).
 
 from __future__ import annotations
 
-import json
 import os
 import threading
 import uuid
@@ -15,6 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from eventlog import _config, _validation
+from eventlog._autocompact import AutoCompactor
 from eventlog._catalog import ExperimentCatalog
 from eventlog._config import WriterSettings
 from eventlog._events import Event, RunCreated, RunDeleted, RunRestored, RunTagSet, RunUpdated
@@ -33,6 +33,7 @@ from eventlog.entities import (
     RunOutputs,
     RunStatus,
     RunTag,
+    ViewType,
 )
 from eventlog.exceptions import (
     BackgroundFlushError,
@@ -42,9 +43,9 @@ from eventlog.exceptions import (
     StoreError,
 )
 from eventlog.storage import Location, NotAnEventlogStoreError, ensure_store
-from eventlog.views import layout
 
 if TYPE_CHECKING:
+    from eventlog.entities import PagedList
     from eventlog.views import RunTables
 
 __all__ = ["RUN_NAME_TAG", "TrackingStore"]
@@ -61,6 +62,11 @@ class TrackingStore:
 
         self.location = location
         self.writer = Writer(location, flush_interval=settings.flush_interval, flush_rows=settings.flush_rows)
+        # end_run durable when it returns (the default), or handed to the background flusher ("interval").
+        self.durable_lifecycle = settings.durability == "end_run"
+        self.auto_compactor = AutoCompactor(
+            location, enabled=settings.auto_compact, segments=settings.auto_compact_segments
+        )
         self.cache = SegmentCache()
         self.catalog = ExperimentCatalog(
             location, self.writer, self.cache, _config.default_artifact_root(location)
@@ -190,14 +196,14 @@ class TrackingStore:
         run_id = uuid.uuid4().hex
         artifact_uri = f"{experiment.artifact_location.rstrip('/')}/{run_id}/artifacts"
 
-        # The index entry says which partition holds the run; put-if-absent also guards the id.
-        index = json.dumps({"experiment_id": experiment_id}).encode()
-        self.location.put_if_absent(layout.run_index_path(run_id), index)
+        # Nothing is written here: the run's creation events and its run-index entry (which partition
+        # holds it) go out with the next flush — at the latest on the timer, at end_run, or before a read —
+        # so a short run costs one durable file, not three.
         self._register(run_id, experiment_id, deleted=False, params={})
         events: list[Event] = [RunCreated(experiment_id, run_id, run_name, user, start, artifact_uri)]
         events.extend(RunTagSet(experiment_id, run_id, k, v) for k, v in checked_tags)
+        self.writer.note_new_run(run_id, experiment_id)
         self.writer.append(events)
-        self.flush()  # a started run is visible to other processes at once, as in MLflow
         info = RunInfo(
             run_id=run_id,
             experiment_id=experiment_id,
@@ -220,7 +226,11 @@ class TrackingStore:
         if run_name:
             events.append(RunTagSet(handle.experiment_id, run_id, RUN_NAME_TAG, run_name))
         self.writer.append(events)
-        self.flush()
+        if self.durable_lifecycle:
+            self.flush()
+        else:
+            self.raise_background_error()
+        self.auto_compactor.after_write(handle.experiment_id)
 
     def delete_run(self, run_id: str) -> None:
         handle = self.handle(run_id)
@@ -249,12 +259,23 @@ class TrackingStore:
 
         experiment_id = list_run_index(self.location, run_id)
         if experiment_id is None:
+            # No index entry (yet): the entry goes out with the flush that publishes the run, and is not
+            # fsynced, so the partitions themselves are the authority.
+            experiment_id = self._find_partition(run_id)
+        if experiment_id is None:
             raise ResourceDoesNotExist(f"Run with id={run_id} not found")
         tables = self._run_tables(experiment_id, run_id)
         if tables.runs.height == 0:
             raise ResourceDoesNotExist(f"Run with id={run_id} not found")
         deleted = tables.runs.get_column("lifecycle_stage")[0] == LifecycleStage.DELETED
         return self._register(run_id, experiment_id, deleted=deleted, params=_params_of(tables))
+
+    def _find_partition(self, run_id: str) -> str | None:
+        """The experiment whose partition holds ``run_id``, searched partition by partition."""
+        for experiment in self.catalog.search(ViewType.ALL):
+            if self._run_tables(experiment.experiment_id, run_id).runs.height:
+                return experiment.experiment_id
+        return None
 
     def _register(
         self, run_id: str, experiment_id: str, *, deleted: bool, params: dict[str, str] | None
@@ -383,6 +404,50 @@ class TrackingStore:
             tables = partition_tables(self.location, experiment_id, cache=self.cache)
             runs.extend(runs_from_tables(tables))
         return runs
+
+    # -- runs: search -----------------------------------------------------------------------------
+    def search_runs(
+        self,
+        experiment_ids: Sequence[str],
+        filter_string: str | None = "",
+        run_view_type: int = 1,  # ViewType.ACTIVE_ONLY
+        max_results: int | None = 1000,
+        order_by: Sequence[str] | None = None,
+        page_token: str | bytes | None = None,
+    ) -> PagedList[Run]:
+        """MLflow's ``AbstractStore.search_runs``, the one road of run search (``MlflowClient`` and the
+        fluent ``search_runs`` come this way): MLflow's filter grammar plus OR, parentheses and IN /
+        NOT IN, pages as offsets into the ordered result. The query runs in ``views.search_runs``, which
+        lists each partition once and searches it in memory or lazily."""
+        from eventlog import views
+        from eventlog._experiment_search import decode_page_token, encode_page_token, validate_max_results
+        from eventlog._run_search import runs_of
+        from eventlog.entities import PagedList
+        from eventlog.views.filter import FilterError
+
+        validate_max_results(max_results)
+        ids = [_validation.validate_experiment_id(e) for e in experiment_ids]
+        try:
+            predicate, order = views.parse_search(filter_string, order_by)
+        except FilterError as exc:
+            raise MlflowException(str(exc), exc.error_code) from None
+        offset = decode_page_token(page_token)
+        stages = LifecycleStage.view_type_to_stages(run_view_type)
+        self.ready()
+        self.flush()
+        page = views.search_runs(
+            self.location,
+            ids,
+            predicate,
+            order,
+            stages=stages,
+            max_results=max_results,
+            offset=offset,
+            cache=self.cache,
+            memory_rows=_config.search_memory_rows(),
+        )
+        token = None if page.next_offset is None else encode_page_token(page.next_offset)
+        return PagedList(runs_of(page), token)
 
 
 def _params_of(tables: RunTables) -> dict[str, str]:

@@ -5,9 +5,26 @@ character for character, including MLflow's quirks: a param key of None reads ``
 metric's key length is checked only after its value, timestamp and step, and run-tag limits name the
 JSON path (``'tags[0].value'``) where param limits say ``'Param value'``.
 
-Hot path: the writer calls :func:`is_valid_key` (cached per key) and :func:`is_valid_metric` (no
-allocation) and only falls back to the ``validate_*`` functions, which raise with the exact message,
-when those say no. Environment variables are read at call time, never at import.
+Who calls what:
+
+- ``eventlog._runs.RunHandle`` (the metric hot path): :func:`validate_metric` once per metric key, the
+  first time a writer meets the key; afterwards a value, timestamp and step of the plain types (float,
+  int, int) are appended with a type check only, and anything else goes through
+  :func:`convert_metric_value` and :func:`validate_metric`.
+- ``eventlog._store.TrackingStore``: ``log_batch`` (which ``log_param``, ``log_params``, ``set_tags``
+  and ``log_batch`` of the fluent API and the client go through) calls :func:`validate_run_id`,
+  :func:`convert_metric_value`, :func:`validate_metric`, :func:`validate_param`, :func:`validate_tag`
+  and :func:`validate_param_keys_unique`, all before anything is written; ``set_tag`` and
+  ``create_run`` call :func:`validate_tag`; experiment operations :func:`validate_experiment_id`; a run
+  id that fails :func:`is_valid_run_id` is a run that does not exist.
+- ``eventlog._catalog``: :func:`validate_experiment_name`, :func:`validate_experiment_artifact_location`
+  and :func:`validate_experiment_tag` when experiments are created, renamed and tagged.
+- ``eventlog._fluent`` (``start_run``'s run id and parent run id) and ``eventlog._client``:
+  :func:`validate_run_id`; the client adds :data:`PARAM_VALIDATION_MSG` to a failed ``log_param``.
+- ``eventlog._run_search``: :func:`validate_experiment_id` for each experiment searched.
+
+Environment variables (``MLFLOW_TRUNCATE_LONG_VALUES``, ``MLFLOW_ARTIFACT_LOCATION_MAX_LENGTH``) are read
+at call time, never at import.
 """
 
 from __future__ import annotations
@@ -35,10 +52,7 @@ __all__ = [
     "MAX_PARAM_VAL_LENGTH",
     "MAX_TAG_VAL_LENGTH",
     "PARAM_VALIDATION_MSG",
-    "SEARCH_MAX_RESULTS_THRESHOLD",
     "convert_metric_value",
-    "is_valid_key",
-    "is_valid_metric",
     "is_valid_run_id",
     "truncate_long_values",
     "validate_batch",
@@ -49,7 +63,6 @@ __all__ = [
     "validate_experiment_id_type",
     "validate_experiment_name",
     "validate_experiment_tag",
-    "validate_max_results",
     "validate_metric",
     "validate_metric_name",
     "validate_param",
@@ -73,7 +86,6 @@ MAX_EXPERIMENT_TAG_VAL_LENGTH = 20000
 MAX_PARAMS_TAGS_PER_BATCH = 100
 MAX_METRICS_PER_BATCH = 1000
 MAX_ENTITIES_PER_BATCH = 1000
-SEARCH_MAX_RESULTS_THRESHOLD = 50000
 _DEFAULT_ARTIFACT_LOCATION_MAX_LENGTH = 2048
 
 # MLflow's client appends this to every INVALID_PARAMETER_VALUE error of a single log_param call.
@@ -111,10 +123,6 @@ _ON_WINDOWS = os.name == "nt"
 _KEY_RE = re.compile(r"^[/\w.\- ]*$" if _ON_WINDOWS else r"^[/\w.\- :]*$")
 _RUN_ID_RE = re.compile(r"^[a-zA-Z0-9][\w\-]{0,255}$")
 _MISSING_KEY_NAME = "A key name must be provided."
-
-# is_valid_key's memo. Bounded so that a script inventing keys forever cannot grow it without limit.
-_KEY_CACHE: dict[str, bool] = {}
-_KEY_CACHE_LIMIT = 65536
 
 
 class _Keyed(Protocol):
@@ -183,24 +191,6 @@ def _check_key_characters(name: str, path: str) -> None:
         raise _invalid(_invalid_value(path, name, _bad_character_message()))
     if _path_not_unique(name):
         raise _invalid(_invalid_value(path, name, _bad_path_message(name)))
-
-
-def is_valid_key(key: object) -> bool:
-    """Fast check that ``key`` is a valid metric, param, run-tag or experiment-tag key, length included.
-
-    False means "call the matching validate_* function", which raises with the exact message.
-    """
-    try:
-        return _KEY_CACHE[key]  # type: ignore[index]
-    except (KeyError, TypeError):
-        pass
-    if not isinstance(key, str):
-        return False
-    valid = len(key) <= MAX_ENTITY_KEY_LENGTH and bool(_KEY_RE.match(key)) and not _path_not_unique(key)
-    if len(_KEY_CACHE) >= _KEY_CACHE_LIMIT:
-        _KEY_CACHE.clear()
-    _KEY_CACHE[key] = valid
-    return valid
 
 
 def validate_metric_name(name: str, path: str = "name") -> None:
@@ -301,22 +291,6 @@ def validate_experiment_tag(key: str, value: str) -> None:
 
 def _is_numeric(value: object) -> bool:
     return isinstance(value, numbers.Number) and not isinstance(value, bool)
-
-
-def is_valid_metric(key: object, value: object, timestamp: object, step: object) -> bool:
-    """Fast check of a whole metric; False means "call :func:`validate_metric` for the error"."""
-    if not is_valid_key(key):
-        return False
-    if type(value) is not float and not _is_numeric(value):
-        return False
-    if type(timestamp) is not int and not isinstance(timestamp, numbers.Number):
-        return False
-    try:
-        if timestamp < 0:  # type: ignore[operator]
-            return False
-    except TypeError:  # e.g. a complex timestamp: let validate_metric fail the way MLflow does
-        return False
-    return type(step) is int or isinstance(step, numbers.Number)
 
 
 def validate_metric(key: str, value: Any, timestamp: Any, step: Any, path_prefix: str = "") -> None:
@@ -442,19 +416,6 @@ def validate_experiment_artifact_location_length(location: str) -> None:
             "Invalid artifact path length. The length of the artifact path cannot be "
             f"greater than {limit} characters. To configure this limit, please set the "
             "MLFLOW_ARTIFACT_LOCATION_MAX_LENGTH environment variable."
-        )
-
-
-def validate_max_results(max_results: int | None, allow_null: bool = False) -> None:
-    """search_runs/search_experiments page size: 1..50000 (None allowed only when ``allow_null``)."""
-    if (max_results is None and not allow_null) or (max_results is not None and max_results < 1):
-        raise _invalid(
-            f"Invalid value {max_results} for parameter 'max_results' supplied. It must be a positive integer"
-        )
-    if max_results is not None and max_results > SEARCH_MAX_RESULTS_THRESHOLD:
-        raise _invalid(
-            f"Invalid value {max_results} for parameter 'max_results' supplied. It must be at "
-            f"most {SEARCH_MAX_RESULTS_THRESHOLD}"
         )
 
 

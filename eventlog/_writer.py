@@ -16,7 +16,7 @@ writer id and an empty buffer, so it never re-writes what its parent buffered.
 from __future__ import annotations
 
 import atexit
-import io
+import json
 import logging
 import os
 import sys
@@ -28,12 +28,16 @@ from array import array
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
+from eventlog import views
 from eventlog._events import Event
 from eventlog.storage import Location
 from eventlog.views import Kind, layout
 
 if TYPE_CHECKING:
+    import numpy as np
     import pyarrow as pa
+
+    from eventlog.views import Column
 
 __all__ = ["Writer", "flush_all_writers", "now_ms"]
 
@@ -121,7 +125,13 @@ class Writer:
         self._last_ts = 0
         self._metrics = _MetricColumns()
         self._events = _EventColumns()
-        self._pending: list[tuple[str, bytes]] = []
+        # (partition segments directory, segment name, bytes): the bucket is chosen at each publish attempt
+        self._pending: list[tuple[str, str, bytes]] = []
+        self._last_bucket = ""
+        # Runs created since the last flush: their run-index entries are written by that flush, just
+        # before the segment holding their creation (so an index entry never points at nothing for long).
+        self._new_runs: list[tuple[str, str]] = []
+        self._index_pending: list[tuple[str, bytes]] = []
         self.error: BaseException | None = None
         self._thread: threading.Thread | None = None
         self._wake = threading.Event()
@@ -147,6 +157,11 @@ class Writer:
                 self._keys.append(key)
                 self.key_index[key] = slot
             return slot
+
+    def note_new_run(self, run_id: str, experiment_id: str) -> None:
+        """Record a run created by this process; its run-index entry goes out with the next flush."""
+        with self._lock:
+            self._new_runs.append((run_id, experiment_id))
 
     # -- appending --------------------------------------------------------------------------------
     def append_metric(self, run: int, key: int, value: float, timestamp: int, step: int) -> None:
@@ -240,7 +255,7 @@ class Writer:
                     self._append_event(event)
             finally:
                 self._events = saved
-        return _parquet_bytes(_event_table(self.writer_id, columns))
+        return views.segment_bytes(_event_table(self.writer_id, columns))
 
     def write_now(self, events: Sequence[Event], directories: Sequence[str]) -> None:
         """Publish events immediately as one segment in each directory (the same event ids in each)."""
@@ -248,13 +263,18 @@ class Writer:
         for directory in directories:
             with self._flush_lock:
                 self._segments += 1
-                rel = f"{directory}/{layout.segment_name(self.writer_id, self._segments)}"
+                name = layout.segment_name(self.writer_id, self._segments)
+                # A partition's segments go into time buckets (the catalog's stay flat).
+                bucketed = directory.startswith(f"{layout.EXPERIMENTS}/")
+                rel = f"{directory}/{self._bucket()}/{name}" if bucketed else f"{directory}/{name}"
             self.location.publish(rel, data)
 
     # -- flushing ---------------------------------------------------------------------------------
     @property
     def has_buffered(self) -> bool:
-        return bool(len(self._metrics.run) or len(self._events.seq) or self._pending)
+        return bool(
+            len(self._metrics.run) or len(self._events.seq) or self._pending or self._index_pending
+        )
 
     def flush(self) -> None:
         """Publish everything buffered so far. Raises if a segment could not be published; the data is
@@ -268,24 +288,45 @@ class Writer:
                     metric_seq = self._seq
                     self._seq += len(metrics.run)
                     self._stamp_params(events)
-                    runs = list(self._runs)
-                    run_experiment = list(self._run_experiment)
-                    keys = list(self._keys)
+                    # The run and key tables only grow: the encoder reads just the entries the buffer
+                    # uses, so no copy (a flush must not cost more as the process logs more runs).
+                    runs, run_experiment, keys = self._runs, self._run_experiment, self._keys
+                new_runs, self._new_runs = self._new_runs, []
+            for run_id, experiment_id in new_runs:
+                entry = json.dumps({"experiment_id": experiment_id}).encode()
+                self._index_pending.append((layout.run_index_path(run_id), entry))
             if not empty:
                 for experiment_id, table in _encode(
                     self.writer_id, metrics, metric_seq, events, runs, run_experiment, keys
                 ):
                     self._segments += 1
                     name = layout.segment_name(self.writer_id, self._segments)
-                    rel = f"{layout.partition_segments(experiment_id)}/{name}"
-                    self._pending.append((rel, _parquet_bytes(table)))
+                    directory = layout.partition_segments(experiment_id)
+                    self._pending.append((directory, name, views.segment_bytes(table)))
+            while self._index_pending:
+                rel, data = self._index_pending[0]
+                try:
+                    # Not fsynced: the index only speeds up finding a run's partition; a lookup that
+                    # misses (or finds a damaged entry) searches the partitions.
+                    self.location.put_if_absent(rel, data, durable=False)
+                except FileExistsError:
+                    pass  # an earlier attempt landed (run ids are random: no other run has it)
+                self._index_pending.pop(0)
             while self._pending:
-                rel, data = self._pending[0]
+                directory, name, data = self._pending[0]
+                rel = f"{directory}/{self._bucket()}/{name}"
                 try:
                     self.location.publish(rel, data)
                 except FileExistsError:
                     pass  # only this writer makes this name: an earlier attempt did land
                 self._pending.pop(0)
+
+    def _bucket(self) -> str:
+        """The bucket of a segment published now: by the publish time (not the time it was logged, so a
+        retried segment lands where compaction still looks), never older than this writer's last one."""
+        bucket = max(layout.segment_bucket(now_ms()), self._last_bucket)
+        self._last_bucket = bucket
+        return bucket
 
     def _start_thread(self) -> None:
         with self._lock:
@@ -331,125 +372,52 @@ def _encode(
     run_experiment: list[str],
     keys: list[str],
 ) -> list[tuple[str, pa.Table]]:
-    """Build one Arrow table per experiment partition from the swapped-out buffers."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
+    """One Arrow table per experiment partition from the swapped-out buffers (views.segment_table)."""
+    # The encoder is imported by the first flush, not by ``import eventlog``.
+    from eventlog.views import Coded, segment_table, split_by_experiment
 
     tables = []
-    if len(metrics.run):
-        tables.append(_metric_table(writer_id, metrics, metric_seq, runs, run_experiment, keys))
+    n = len(metrics.run)
+    if n:
+        run_codes, used_runs = _recode(metrics.run)
+        key_codes, used_keys = _recode(metrics.key)
+        columns: dict[str, Column] = {
+            "writer": writer_id,
+            "seq": range(metric_seq, metric_seq + n),
+            "kind": Kind.METRIC,
+            "timestamp": metrics.timestamp,
+            "experiment_id": Coded(run_codes, [run_experiment[i] for i in used_runs]),
+            "run_id": Coded(run_codes, [runs[i] for i in used_runs]),
+            "key": Coded(key_codes, [keys[i] for i in used_keys]),
+            "value": metrics.value,
+            "step": metrics.step,
+        }
+        tables.append(segment_table(n, columns))
     if len(events.seq):
         tables.append(_event_table(writer_id, events))
-    table = pa.concat_tables(tables) if len(tables) > 1 else tables[0]
-    experiments = table.column("experiment_id").unique().to_pylist()
-    if len(experiments) == 1:
-        return [(str(experiments[0]), table)]
-    return [(str(e), table.filter(pc.equal(table.column("experiment_id"), e))) for e in experiments]
+    return split_by_experiment(tables)
 
 
-def _metric_table(
-    writer_id: str,
-    m: _MetricColumns,
-    first_seq: int,
-    runs: list[str],
-    run_experiment: list[str],
-    keys: list[str],
-) -> pa.Table:
+def _recode(codes: array[int]) -> tuple[np.ndarray, list[int]]:
+    """Codes into the writer's whole run (or key) table as codes into the entries this buffer uses, and
+    those entries: a segment's dictionary holds its own runs, not every run the process has seen."""
     import numpy as np
-    import pyarrow as pa
 
-    from eventlog.views import segment_schema
+    used, inverse = np.unique(np.frombuffer(codes, dtype=np.int32), return_inverse=True)
+    return inverse.astype(np.int32, copy=False), used.tolist()
 
-    n = len(m.run)
-    text = pa.string()
-    run_codes = _numbers(m.run, pa.int32(), n)
-    key_codes = _numbers(m.key, pa.int32(), n)
 
-    def decoded(codes: pa.Array, dictionary: list[object]) -> pa.Array:
-        return pa.DictionaryArray.from_arrays(codes, _column(dictionary, text)).cast(text)
+def _event_table(writer_id: str, events: _EventColumns) -> pa.Table:
+    from eventlog.views import segment_table
 
-    columns = {
-        "writer": decoded(_numbers(np.zeros(n, dtype=np.int32), pa.int32(), n), [writer_id]),
-        "seq": _numbers(np.arange(first_seq, first_seq + n, dtype=np.int64), pa.int64(), n),
-        "kind": decoded(_numbers(np.zeros(n, dtype=np.int32), pa.int32(), n), ["metric"]),
-        "timestamp": _numbers(m.timestamp, pa.int64(), n),
-        "experiment_id": decoded(run_codes, list(run_experiment)),
-        "run_id": decoded(run_codes, list(runs)),
-        "key": decoded(key_codes, list(keys)),
-        "value": _numbers(m.value, pa.float64(), n),
-        "step": _numbers(m.step, pa.int64(), n),
+    columns: dict[str, Column] = {
+        "writer": writer_id,
+        "seq": events.seq,
+        "kind": events.kind,
+        "timestamp": events.timestamp,
+        **events.columns,
     }
-    schema = segment_schema()
-    arrays = [columns[f.name] if f.name in columns else pa.nulls(n, f.type) for f in schema]
-    return pa.Table.from_arrays(arrays, schema=schema)
-
-
-def _event_table(writer_id: str, e: _EventColumns) -> pa.Table:
-    import numpy as np
-    import pyarrow as pa
-
-    from eventlog.views import segment_schema
-
-    n = len(e.seq)
-    schema = segment_schema()
-    given: dict[str, list[object]] = {"writer": [writer_id] * n, "kind": list(e.kind), **e.columns}
-    numbers = {"seq": e.seq, "timestamp": e.timestamp}
-    arrays = []
-    for f in schema:
-        if f.name in numbers:
-            arrays.append(_numbers(np.frombuffer(numbers[f.name], dtype=np.int64), f.type, n))
-        elif f.name in given and any(v is not None for v in given[f.name]):
-            arrays.append(_column(given[f.name], f.type))
-        else:
-            arrays.append(pa.nulls(n, f.type))
-    return pa.Table.from_arrays(arrays, schema=schema)
-
-
-# Arrow arrays are built from their buffers here, not with pa.array or pa.scalar: those import pandas
-# (when it is installed) to check whether they were handed a pandas object — about 35 MB and 0.15 s
-# in every logging process — and Polars round trips cost a millisecond per small flush.
-def _numbers(values: object, arrow_type: pa.DataType, n: int) -> pa.Array:
-    """A null-free numeric array over the buffer of ``values`` (an array.array or numpy array)."""
-    import pyarrow as pa
-
-    return pa.Array.from_buffers(arrow_type, n, [None, pa.py_buffer(values)])
-
-
-def _column(values: list[object], arrow_type: pa.DataType) -> pa.Array:
-    """A string, int64 or float64 array from a list that may hold None."""
-    import numpy as np
-    import pyarrow as pa
-
-    n = len(values)
-    absent = np.fromiter((v is None for v in values), dtype=bool, count=n)
-    validity = pa.py_buffer(np.packbits(~absent, bitorder="little")) if absent.any() else None
-    if arrow_type == pa.string():
-        encoded = [b"" if v is None else str(v).encode() for v in values]
-        offsets = np.zeros(n + 1, dtype=np.int64)
-        np.cumsum(np.fromiter(map(len, encoded), dtype=np.int64, count=n), out=offsets[1:])
-        data = pa.py_buffer(b"".join(encoded))
-        if offsets[-1] < 2**31:  # the usual case: 32-bit offsets, the string type itself
-            small = pa.py_buffer(offsets.astype(np.int32))
-            return pa.Array.from_buffers(arrow_type, n, [validity, small, data])
-        large = pa.Array.from_buffers(pa.large_string(), n, [validity, pa.py_buffer(offsets), data])
-        return large.cast(arrow_type)
-    dtype = np.float64 if arrow_type == pa.float64() else np.int64
-    numbers = np.fromiter((0 if v is None else v for v in values), dtype=dtype, count=n)
-    return pa.Array.from_buffers(arrow_type, n, [validity, pa.py_buffer(numbers)])
-
-
-_ZSTD_MIN_ROWS = 10_000
-
-
-def _parquet_bytes(table: pa.Table) -> bytes:
-    import pyarrow.parquet as pq
-
-    sink = io.BytesIO()
-    # zstd's set-up costs about a millisecond per file, more than a small segment (a run's start or end)
-    # takes to write: those get snappy, large ones get zstd's better ratio.
-    codec = "zstd" if table.num_rows >= _ZSTD_MIN_ROWS else "snappy"
-    pq.write_table(table, sink, compression=codec)
-    return sink.getvalue()
+    return segment_table(len(events.seq), columns)
 
 
 # -- process-wide hooks: every live writer is flushed at exit and reset in a forked child --------------

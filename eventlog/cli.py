@@ -1,7 +1,10 @@
 """The ``eventlog`` command: look at a store from the shell. Text by default, ``--json`` for machines.
 
-Every command takes ``--uri`` (default: the tracking URI of the environment, else ./mlruns). Errors are
-turned into a one-line message and exit code 1 in one place (``_errors``).
+The store: ``experiments``, ``runs`` and ``run`` take ``--uri``; ``compact`` takes it as its optional
+positional argument (``eventlog compact [URI]``). Without one, every command uses the tracking URI of
+the environment: ``$EVENTLOG_TRACKING_URI``, then ``$MLFLOW_TRACKING_URI``, else ``./mlruns``
+(``$EVENTLOG_STORAGE_OPTIONS`` gives the fsspec options). Errors are turned into a one-line message and
+exit code 1 in one place (``_errors``).
 """
 
 from __future__ import annotations

@@ -112,6 +112,29 @@ class Location:
         names = [posixpath.basename(str(e["name"]).rstrip("/")) for e in listing if e.get("type") == "file"]
         return sorted(names)
 
+    def list_children(self, rel_dir: str) -> tuple[list[str], list[str]]:
+        """The names of the files and of the sub-directories directly under ``rel_dir``, from one listing
+        (one request on an object store), each sorted; an absent directory is empty."""
+        if self.is_local:
+            files: list[str] = []
+            dirs: list[str] = []
+            try:
+                with os.scandir(self.full_path(rel_dir)) as entries:
+                    for e in entries:
+                        if e.is_dir():
+                            dirs.append(e.name)
+                        elif not e.name.startswith(".tmp-"):
+                            files.append(e.name)
+            except (FileNotFoundError, NotADirectoryError):
+                pass
+            return sorted(files), sorted(dirs)
+        listing = self._fresh_listing(rel_dir)
+        names = [(posixpath.basename(str(e["name"]).rstrip("/")), e.get("type")) for e in listing]
+        return (
+            sorted(n for n, kind in names if kind == "file"),
+            sorted(n for n, kind in names if kind == "directory"),
+        )
+
     def list_dirs(self, rel_dir: str) -> list[str]:
         """Names of the sub-directories directly under ``rel_dir``."""
         if self.is_local:
@@ -195,16 +218,18 @@ class Location:
         return self.full_path(rel) if self.is_local else None
 
     # -- writing ----------------------------------------------------------------------------------
-    def put_if_absent(self, rel: str, data: bytes) -> None:
+    def put_if_absent(self, rel: str, data: bytes, *, durable: bool = True) -> None:
         """Create ``rel`` with ``data`` atomically, or raise ``FileExistsError`` if it exists.
 
         Readers see the whole file or nothing. This is the one primitive every commit in the store
         rests on, so it is implemented per backend rather than with fsspec's check-then-write.
+        ``durable=False`` skips the fsync on local disk (for files that can be rebuilt from others, such
+        as run-index entries): a process crash still leaves the file whole, a power loss may not.
         """
         path = self.full_path(rel)
         protocols = _protocols(self.fs)
         if self.is_local:
-            _local_put_if_absent(path, data)
+            _local_put_if_absent(path, data, durable=durable)
         elif "memory" in protocols:
             with _MEMORY_LOCK:
                 if self.fs.exists(path):
@@ -258,7 +283,7 @@ def _driver_error(exc: Exception, path: str) -> Exception:
     return OSError(errno.EIO, message)
 
 
-def _local_put_if_absent(path: str, data: bytes) -> None:
+def _local_put_if_absent(path: str, data: bytes, *, durable: bool = True) -> None:
     directory = os.path.dirname(path)
     os.makedirs(directory, exist_ok=True)
     # Write a private temp file in the same directory, fsync it, then hard-link it to the final name:
@@ -269,7 +294,8 @@ def _local_put_if_absent(path: str, data: bytes) -> None:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
-            os.fsync(fh.fileno())
+            if durable:
+                os.fsync(fh.fileno())
         try:
             os.link(tmp, path)
         except OSError as exc:

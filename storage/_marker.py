@@ -13,7 +13,7 @@ __all__ = ["FORMAT_NAME", "FORMAT_VERSION", "MARKER_FILE", "StoreMarker", "ensur
 
 MARKER_FILE = "eventlog-store.json"
 FORMAT_NAME = "eventlog"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,8 @@
 """Many writers on one store: processes logging at once, racing experiment creation, forked children.
 
 Counted end to end: what the processes logged is compared with what a fresh reader folds, and with the
-rows of every Parquet segment on disk (event ids (writer, seq) unique, DESIGN invariants 1-3 and 6).
+rows of every Parquet segment on disk (event ids (writer, seq) unique: docs/architecture.md, invariants
+1-3 and 6).
 Child processes are explicit ``python -c`` interpreters that start together at a file barrier.
 """
 
@@ -327,6 +328,7 @@ def test_param_race_readers_never_see_two_values(store_uri: str, monkeypatch: py
     assert first._store.writer.writer_id != second._store.writer.writer_id
     experiment_id = first.create_experiment("params")
     run_id = first.create_run(experiment_id).info.run_id
+    first.flush()  # the run exists for the second writer from here (creating a run writes nothing)
     first.log_param(run_id, "lr", "0.1")  # recorded first, still buffered
     time.sleep(0.01)
     second.log_param(run_id, "lr", "0.2", synchronous=True)  # recorded later, committed first

@@ -3,7 +3,7 @@
 Each child logs metric ``m`` with value == step == 0, 1, 2, ... and, after every explicit flush or
 ``synchronous=True`` call, records in a progress file how many points are durable. After ``kill -9`` a
 fresh reader must open the store without error, see no partial segment, and find a contiguous prefix of
-the logged points at least as long as the confirmed count (DESIGN invariants 1, 6, 9).
+the logged points at least as long as the confirmed count (docs/architecture.md, invariants 1, 6, 9).
 """
 
 from __future__ import annotations
@@ -225,7 +225,7 @@ def test_sigkill_loses_at_most_the_unflushed_tail(tmp_path: Path, store_uri: str
     assert metric_rows.height == sum(counts.values())
 
     # the stalled publish left its temp file behind, holding points that no reader sees
-    temp_files = list((root / f"experiments/{experiment_id}/segments").glob(".tmp-*"))
+    temp_files = list((root / f"experiments/{experiment_id}/segments").rglob(".tmp-*"))
     assert temp_files, "the stalled child should have left a temp file"
     unpublished = pl.concat([pl.read_parquet(p) for p in temp_files if p.stat().st_size > 0])
     assert unpublished.filter(pl.col("run_id") == run_ids[stall]).height > 0
@@ -287,7 +287,7 @@ def test_torn_temp_files_are_invisible(store_uri: str) -> None:
     """A writer killed before publishing leaves a partial ``.tmp-*`` file: readers never see it."""
     experiment_id, run_id, before = _small_store(store_uri)
     root = Path(store_uri)
-    segment = next((root / f"experiments/{experiment_id}/segments").glob("*.parquet"))
+    segment = next((root / f"experiments/{experiment_id}/segments").rglob("*.parquet"))
     torn = segment.read_bytes()[: segment.stat().st_size // 2]
     for directory in [segment.parent, root / "catalog/segments", root, root / "catalog/ids"]:
         directory.mkdir(parents=True, exist_ok=True)
@@ -308,7 +308,7 @@ def test_truncated_segment_does_not_break_reads(store_uri: str) -> None:
     experiment_id, run_id, before = _small_store(store_uri)
     root = Path(store_uri)
     segments = root / f"experiments/{experiment_id}/segments"
-    segment = next(segments.glob("*.parquet"))
+    segment = next(segments.rglob("*.parquet"))
     (segments / "ffffffffffff0000000000000000-0000000001.parquet").write_bytes(segment.read_bytes()[:100])
     reset_process_state()
     client = MlflowClient(store_uri)

@@ -1,4 +1,4 @@
-"""Bad input gets a clear error and loses nothing (DESIGN invariant 9), fuzzed.
+"""Bad input gets a clear error and loses nothing (docs/architecture.md, invariant 9), fuzzed.
 
 - Filter strings: 10,000 generated strings (a grammar of valid clauses, mutated, mixed with token soup and
   random text) through ``views.filter.parse_search_filter`` / ``parse_experiment_filter``: each parses or

@@ -1,8 +1,8 @@
 """storage: put-if-absent on local disk and memory://, and what opening a store refuses.
 
-Put-if-absent is the primitive every commit rests on (DESIGN invariants 1, 5, 8): the second create of a
-name must fail and keep the first content, a race must have exactly one winner, and a file must appear
-whole or not at all with no temp files left behind. Opening a location that is not an eventlog store
+Put-if-absent is the primitive every commit rests on (docs/architecture.md, invariants 1, 5, 8): the second
+create of a name must fail and keep the first content, a race must have exactly one winner, and a file must
+appear whole or not at all with no temp files left behind. Opening a location that is not an eventlog store
 (an MLflow file store, random files, a database or server URI, a newer format) must give a clear error and
 touch nothing (invariant 9).
 """

@@ -1,7 +1,8 @@
 """The buffered writer: when buffered events become segments, and that none is lost or written twice.
 
 Every check here reads the store's segment files straight from disk with Polars (never through eventlog,
-whose reads flush first), so "durable" means "in a published Parquet segment" (DESIGN invariants 1, 2, 6).
+whose reads flush first), so "durable" means "in a published Parquet segment" (docs/architecture.md,
+invariants 1, 2, 6).
 """
 
 from __future__ import annotations
@@ -374,7 +375,7 @@ def test_segments_are_named_by_writer_and_counter(
     client.set_experiment_tag(experiments[0], "k", "v")
     client.delete_run(runs[1])
 
-    segments = sorted(root.glob("**/segments/*.parquet"))
+    segments = sorted(root.glob("**/segments/**/*.parquet"))
     assert len(segments) > 4
     numbers: dict[str, list[int]] = {}
     for path in segments:
@@ -446,20 +447,28 @@ def test_threads_logging_to_one_run_lose_nothing(
     assert events.filter(pl.col("kind") == "param").height == len(expected_params)
 
 
-# -- Arrow columns built from buffers (the writer avoids pa.array, which imports pandas) ---------------
+# -- the segment encoder (views.segment_table): Arrow columns built from buffers, never with pa.array --------
+# (which imports pandas). The writer encodes every segment with it; pa.array is the reference here.
 _cells = st.one_of(st.none(), st.text(max_size=12))
+
+
+def _same_values(got: list[object], expected: list[object]) -> bool:
+    """Equal values, with nulls at the same places and NaN equal to NaN."""
+    return len(got) == len(expected) and all(
+        (a is None and b is None) or (a is not None and b is not None and (a == b or (a != a and b != b)))
+        for a, b in zip(got, expected, strict=True)
+    )
 
 
 @settings(max_examples=150, deadline=None)
 @given(st.lists(_cells, max_size=40))
 def test_string_columns_equal_pyarrows_own_conversion(values: list[str | None]) -> None:
     import pyarrow as pa
+    from eventlog.views import segment_table
 
-    from eventlog._writer import _column
-
-    built = _column(list(values), pa.string())
-    built.validate(full=True)
-    assert built.equals(pa.array(values, pa.string()))
+    table = segment_table(len(values), {"text": list(values)})
+    table.validate(full=True)
+    assert table.column("text").combine_chunks().equals(pa.array(values, pa.string()))
 
 
 @settings(max_examples=150, deadline=None)
@@ -470,23 +479,91 @@ def test_string_columns_equal_pyarrows_own_conversion(values: list[str | None]) 
 def test_number_columns_equal_pyarrows_own_conversion(
     ints: list[int | None], floats: list[float | None]
 ) -> None:
-    import pyarrow as pa
+    from eventlog.views import segment_table
 
-    from eventlog._writer import _column
+    for values, column in ((ints, "start_time"), (floats, "value")):
+        table = segment_table(len(values), {column: list(values)})
+        table.validate(full=True)
+        assert _same_values(table.column(column).to_pylist(), list(values))
 
-    for values, arrow_type in ((ints, pa.int64()), (floats, pa.float64())):
-        built = _column(list(values), arrow_type)
-        built.validate(full=True)
-        expected = pa.array(values, arrow_type)
-        assert built.to_pylist() == expected.to_pylist() or (
-            # NaN != NaN: compare positions of nulls and NaNs, then the rest
-            [v is None for v in built.to_pylist()] == [v is None for v in values]
-            and all(
-                (a != a and b != b) or a == b
-                for a, b in zip(built.to_pylist(), values, strict=True)
-                if b is not None
-            )
-        )
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(st.text(max_size=8), min_size=1, max_size=6, unique=True),
+    st.lists(st.tuples(st.integers(0, 5), st.booleans(), st.floats(), st.integers(-(2**63), 2**63 - 1))),
+)
+def test_coded_and_buffer_columns_decode_to_their_values(
+    dictionary: list[str], rows: list[tuple[int, bool, float, int]]
+) -> None:
+    """Text as codes into a dictionary (the writer's runs and keys), numbers from array.array and numpy
+    buffers, with or without a null mask, constants and ranges: each column holds the values it stands for."""
+    from array import array
+
+    import numpy as np
+    from eventlog.views import Coded, Numbers, segment_table
+
+    n = len(rows)
+    codes = [c % len(dictionary) for c, _, _, _ in rows]
+    nulls = np.array([null for _, null, _, _ in rows], dtype=bool)
+    floats = [f for _, _, f, _ in rows]
+    ints = [i for _, _, _, i in rows]
+    small = [i % 1000 for i in ints]
+    table = segment_table(
+        n,
+        {
+            "writer": "w0",
+            "seq": range(7, 7 + n),
+            "run_id": Coded(array("i", codes), dictionary),
+            "key": Coded(np.array(codes, dtype=np.int64), dictionary, nulls),
+            "value": array("d", floats),
+            "timestamp": np.array(ints, dtype=np.int64),
+            "step": Numbers(array("q", ints), nulls),
+            "start_time": Numbers(np.array(small, dtype=np.int32), nulls),  # converted to int64
+        },
+    )
+    table.validate(full=True)
+    masked = [None if null else v for v, null in zip(range(n), nulls, strict=True)]
+    assert table.column("writer").to_pylist() == ["w0"] * n
+    assert table.column("seq").to_pylist() == list(range(7, 7 + n))
+    assert table.column("run_id").to_pylist() == [dictionary[c] for c in codes]
+    assert table.column("key").to_pylist() == [None if m is None else dictionary[codes[m]] for m in masked]
+    assert _same_values(table.column("value").to_pylist(), list(floats))
+    assert table.column("timestamp").to_pylist() == ints
+    assert table.column("step").to_pylist() == [None if m is None else ints[m] for m in masked]
+    assert table.column("start_time").to_pylist() == [None if m is None else small[m] for m in masked]
+    assert table.column("text").null_count == n  # a column left out is null
+
+
+def test_segment_tables_check_their_columns() -> None:
+    import numpy as np
+    from eventlog.views import Coded, segment_schema, segment_table
+
+    assert segment_table(0, {}).schema.equals(segment_schema())
+    with pytest.raises(ValueError, match="not segment columns"):
+        segment_table(1, {"colour": ["red"]})
+    with pytest.raises(ValueError, match="has 2 rows, not 3"):
+        segment_table(3, {"step": np.arange(2)})
+    with pytest.raises(TypeError):
+        segment_table(1, {"step": "seven"})
+    with pytest.raises(TypeError):
+        segment_table(1, {"key": np.arange(1)})
+    with pytest.raises(TypeError):
+        segment_table(1, {"value": Coded(np.zeros(1, dtype=np.int32), ["x"])})
+
+
+def test_small_segments_get_snappy_large_ones_zstd() -> None:
+    """zstd's set-up costs more than a run's start or end takes to write: below ZSTD_MIN_ROWS, snappy."""
+    import io
+
+    import pyarrow.parquet as pq
+    from eventlog.views import segment_bytes, segment_table
+    from eventlog.views._encode import ZSTD_MIN_ROWS
+
+    for rows, codec in ((1, "SNAPPY"), (ZSTD_MIN_ROWS - 1, "SNAPPY"), (ZSTD_MIN_ROWS, "ZSTD")):
+        data = segment_bytes(segment_table(rows, {"writer": "w", "seq": range(rows), "kind": "metric"}))
+        metadata = pq.ParquetFile(io.BytesIO(data)).metadata
+        assert metadata.num_rows == rows
+        assert {metadata.row_group(0).column(i).compression for i in range(metadata.num_columns)} == {codec}
 
 
 def test_a_logging_process_does_not_import_pandas(tmp_path: Path) -> None:

@@ -23,9 +23,18 @@ from eventlog.views._schema import (
 
 if TYPE_CHECKING:
     from eventlog.views._compact import DEFAULT_RETENTION_S, CompactionResult, compact_stream, store_streams
+    from eventlog.views._encode import (
+        Coded,
+        Column,
+        Numbers,
+        segment_bytes,
+        segment_table,
+        split_by_experiment,
+    )
     from eventlog.views._fold import ExperimentTables, RunTables, fold_experiments, fold_runs
     from eventlog.views._open import StoreView
     from eventlog.views._open import open_store as open
+    from eventlog.views._search import RunPage, parse_search, search_runs
     from eventlog.views._snapshot import (
         SegmentCache,
         experiment_tables,
@@ -33,6 +42,7 @@ if TYPE_CHECKING:
         partition_tables,
         read_events,
         read_segment_files,
+        tail_stats,
     )
     from eventlog.views._streams import Commit, Stream, catalog_stream, latest_commit, partition_stream
 
@@ -43,10 +53,14 @@ __all__ = [
     "KINDS",
     "ORDER_KEY",
     "RUN_KINDS",
+    "Coded",
+    "Column",
     "Commit",
     "CompactionResult",
     "ExperimentTables",
     "Kind",
+    "Numbers",
+    "RunPage",
     "RunTables",
     "SegmentCache",
     "StoreView",
@@ -60,16 +74,28 @@ __all__ = [
     "layout",
     "list_run_index",
     "open",
+    "parse_search",
     "partition_stream",
     "partition_tables",
     "read_events",
     "read_segment_files",
+    "search_runs",
+    "segment_bytes",
     "segment_schema",
+    "segment_table",
+    "split_by_experiment",
     "store_streams",
+    "tail_stats",
 ]
 
 _LAZY = {
     "StoreView": "eventlog.views._open",
+    "Coded": "eventlog.views._encode",
+    "Column": "eventlog.views._encode",
+    "Numbers": "eventlog.views._encode",
+    "segment_bytes": "eventlog.views._encode",
+    "segment_table": "eventlog.views._encode",
+    "split_by_experiment": "eventlog.views._encode",
     "DEFAULT_RETENTION_S": "eventlog.views._compact",
     "CompactionResult": "eventlog.views._compact",
     "compact_stream": "eventlog.views._compact",
@@ -89,6 +115,11 @@ _LAZY = {
     "partition_tables": "eventlog.views._snapshot",
     "read_events": "eventlog.views._snapshot",
     "read_segment_files": "eventlog.views._snapshot",
+    "tail_stats": "eventlog.views._snapshot",
+    # search_runs: the one entry point of run search (in memory or lazily, chosen inside).
+    "RunPage": "eventlog.views._search",
+    "parse_search": "eventlog.views._search",
+    "search_runs": "eventlog.views._search",
 }
 
 

@@ -1,14 +1,21 @@
-"""Where each kind of file lives inside a store (relative paths; see docs/format.md).
+"""Where the files that writers publish live inside a store: segments, claims, the run index.
+
+Paths are relative to the store root (see docs/format.md); this module only names them, it reads and
+writes nothing:
 
 ```
-eventlog-store.json                          format marker (storage)
+eventlog-store.json                          format marker (written and checked by storage)
 catalog/ids/<experiment_id>                  experiment id claims (put-if-absent)
 catalog/names/<sha256(name)[:32]>/<gen>.parquet  name claims: a segment holding experiment_created or
                                              experiment_renamed (+ creation tags), put-if-absent
 catalog/segments/<writer>-<n>.parquet        other experiment events (lifecycle, tags)
 runs/<run_id[:2]>/<run_id>.json              run index: which experiment partition holds the run
-experiments/<experiment_id>/segments/<writer>-<n>.parquet   the partition's run events
+experiments/<experiment_id>/segments/<bucket>/<writer>-<n>.parquet   the partition's run events: <bucket>
+                                             is the minute of publication (format 1 stores: no bucket)
 ```
+
+What compaction adds under each stream (``<stream>/views/``, ``<stream>/commits/``,
+``<stream>/quarantine/``), and which of the files above make up a stream, is in ``views._streams``.
 """
 
 from __future__ import annotations
@@ -17,17 +24,21 @@ import hashlib
 from typing import Final
 
 __all__ = [
+    "BUCKET_MS",
     "CATALOG_IDS",
     "CATALOG_NAMES",
     "CATALOG_SEGMENTS",
     "EXPERIMENTS",
     "RUN_INDEX",
+    "bucket_start_ms",
     "experiment_id_claim",
+    "is_bucket",
     "name_claim",
     "name_claim_dir",
     "parse_segment_name",
     "partition_segments",
     "run_index_path",
+    "segment_bucket",
     "segment_name",
 ]
 
@@ -37,6 +48,11 @@ CATALOG_SEGMENTS: Final = "catalog/segments"
 EXPERIMENTS: Final = "experiments"
 RUN_INDEX: Final = "runs"
 SEGMENT_SUFFIX: Final = ".parquet"
+# Partition segments are published under a bucket of their publish time (format 2): a reader lists only
+# the buckets a commit has not sealed, so finding the uncompacted tail costs the same however much history
+# was folded before it. A bucket is a minute, named by its number since the epoch, zero-padded so that
+# names sort in time order.
+BUCKET_MS: Final = 60_000
 
 
 def segment_name(writer: str, number: int) -> str:
@@ -55,6 +71,19 @@ def parse_segment_name(name: str) -> tuple[str, int] | None:
 
 def partition_segments(experiment_id: str) -> str:
     return f"{EXPERIMENTS}/{experiment_id}/segments"
+
+
+def segment_bucket(time_ms: int) -> str:
+    """The bucket directory name of a segment published at ``time_ms``."""
+    return f"{time_ms // BUCKET_MS:010d}"
+
+
+def bucket_start_ms(bucket: str) -> int:
+    return int(bucket) * BUCKET_MS
+
+
+def is_bucket(name: str) -> bool:
+    return len(name) == 10 and name.isdigit()
 
 
 def experiment_id_claim(experiment_id: str) -> str:

@@ -15,7 +15,7 @@ which never matches), the same sort expressions and tie-breakers.
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,21 +23,32 @@ import numpy as np
 import polars as pl
 from eventlog.storage import Location
 from eventlog.views._fold import indexed_tables
-from eventlog.views._search import _PREFIX_TABLE
+from eventlog.views._search import (
+    _PREFIX_TABLE,
+    INFO_COLUMNS,
+    MEMORY_SEARCH_ROWS,
+    MetricRow,
+    PageRows,
+    RunPage,
+    snapshot_tables,
+)
 from eventlog.views._search import ATTRIBUTE_COLUMNS as _ATTRIBUTES
-from eventlog.views._snapshot import SegmentCache, partition_tables, read_table, snapshot
+from eventlog.views._snapshot import SegmentCache, Snapshot, read_table, snapshot
 from eventlog.views._streams import Commit, partition_stream
-from eventlog.views.filter import Filter, OrderKey, order_by_exprs
-from eventlog.views.filter._numpy import (
+from eventlog.views.filter import (
     Column,
+    Filter,
     NumberColumn,
+    OrderKey,
     TextColumn,
     Unsupported,
-    evaluate,
+    evaluate_columns,
+    filter_expr,
+    order_by_exprs,
     sort_rows,
     text_column,
+    with_tiebreakers,
 )
-from eventlog.views.filter._polars import filter_expr
 
 __all__ = [
     "INFO_COLUMNS",
@@ -47,36 +58,14 @@ __all__ = [
     "PageRows",
     "memory_partition",
     "merge_candidates",
+    "search_in_memory",
 ]
-
-# A partition whose runs, params, tags and latest metrics hold more rows than this is searched lazily.
-MEMORY_SEARCH_ROWS = 2_000_000
 
 _VALUE_TYPE = {"params": pl.String, "tags": pl.String, "metrics": pl.Float64}
 _SEARCH_TABLES = ("runs", "params", "tags", "latest_metrics")
 _PAGE_TABLES = ("params_by_run", "tags_by_run", "latest_metrics_by_run")
-
-
-# The runs-table columns a page carries, in RunInfo's argument order.
-INFO_COLUMNS = (
-    "run_id", "experiment_id", "user_id", "status", "start_time", "end_time", "lifecycle_stage",
-    "artifact_uri", "run_name",
-)  # fmt: skip
 # Partitions up to this many rows keep their page data as Python lists too (see MemoryPartition.page).
 _LIST_ROWS = 1_000_000
-
-MetricRow = tuple[str, float, int, int]  # key, value, timestamp, step
-
-
-@dataclass(frozen=True)
-class PageRows:
-    """One page of runs as Python values, in page order: per run its INFO_COLUMNS values, params, tags
-    and latest metrics."""
-
-    runs: list[tuple[Any, ...]]
-    params: list[dict[str, str]]
-    tags: list[dict[str, str]]
-    metrics: list[list[MetricRow]]
 
 
 @dataclass(frozen=True)
@@ -187,7 +176,7 @@ class MemoryPartition:
     ) -> np.ndarray:
         mask = self._stage_mask(stages)
         if not predicate.matches_all:
-            mask = mask & evaluate(predicate.node, self._array, self.size)
+            mask = mask & evaluate_columns(predicate.node, self._array, self.size)
         ordered = sort_rows(np.flatnonzero(mask), keys, self._array)
         return ordered if limit is None else ordered[:limit]
 
@@ -393,11 +382,18 @@ def _view_rows(location: Location, commit: Commit) -> int:
 
 
 def memory_partition(
-    location: Location, experiment_id: str, cache: SegmentCache, max_rows: int = MEMORY_SEARCH_ROWS
+    location: Location,
+    experiment_id: str,
+    cache: SegmentCache,
+    max_rows: int = MEMORY_SEARCH_ROWS,
+    *,
+    snap: Snapshot | None = None,
 ) -> MemoryPartition | None:
     """The partition's current snapshot in memory, or None when it is too large to hold (search it
-    lazily then). Built once per snapshot and kept in ``cache``."""
-    snap = snapshot(location, partition_stream(experiment_id))
+    lazily then). Built once per snapshot and kept in ``cache``. ``snap`` is the partition's snapshot
+    when the caller has taken it already (else it is taken here)."""
+    if snap is None:
+        snap = snapshot(location, partition_stream(experiment_id))
     version = snap.commit.version if snap.commit is not None else None
     # The budget is part of the key: a partition cached under one budget says nothing about another.
     key = ("search", location.root, experiment_id, version, snap.tail, max_rows)
@@ -413,9 +409,60 @@ def memory_partition(
             }
             # Read directly, not through the cache's row budget: the partition holds these frames itself.
             return MemoryPartition({name: read_table(location, rel) for name, rel in files.items()})
-        partition = MemoryPartition(
-            indexed_tables(partition_tables(location, experiment_id, cache=cache, history=False))
-        )
+        partition = MemoryPartition(indexed_tables(snapshot_tables(location, snap, cache, history=False)))
         return partition if partition.rows <= max_rows else None
 
     return cache.fold(key, build, lambda found: found.rows if found is not None else 0)
+
+
+def search_in_memory(
+    parts: Sequence[MemoryPartition],
+    stages: Collection[str],
+    predicate: Filter,
+    order: Sequence[OrderKey],
+    offset: int,
+    max_results: int | None,
+) -> RunPage:
+    """One page of search_runs over partitions held in memory (see ``views._search.search_runs``)."""
+    if not parts:
+        return RunPage([], [], [], [], in_memory=True)
+    wanted_stages = list(stages)
+    keys = with_tiebreakers(order, "runs")
+    # One more than the page tells whether another page follows.
+    wanted = None if max_results is None else max_results + 1
+    limit = None if wanted is None else offset + wanted
+    if len(parts) == 1:
+        found = [(0, i) for i in parts[0].top_run_idx(wanted_stages, predicate, keys, limit)[offset:limit]]
+    else:
+        candidates = merge_candidates(
+            [
+                p.candidates(wanted_stages, predicate, keys, limit).with_columns(_part=pl.lit(i, pl.Int32))
+                for i, p in enumerate(parts)
+            ],
+            keys,
+        )
+        found = candidates.slice(offset, wanted).select("_part", "run_idx").rows()
+    page = found if max_results is None else found[:max_results]
+    next_offset = None
+    if max_results is not None and len(found) > max_results:
+        next_offset = offset + max_results
+    if len(parts) == 1:
+        rows = parts[0].page([run_idx for _, run_idx in page])
+        return RunPage(rows.runs, rows.params, rows.tags, rows.metrics, next_offset, in_memory=True)
+    by_part: dict[int, list[int]] = {}
+    for part, run_idx in page:
+        by_part.setdefault(part, []).append(run_idx)
+    at: dict[tuple[int, int], tuple[PageRows, int]] = {}
+    for part, indexes in by_part.items():
+        rows = parts[part].page(indexes)
+        for n, run_idx in enumerate(indexes):
+            at[(part, run_idx)] = (rows, n)
+    ordered = [at[item] for item in page]
+    return RunPage(
+        runs=[rows.runs[n] for rows, n in ordered],
+        params=[rows.params[n] for rows, n in ordered],
+        tags=[rows.tags[n] for rows, n in ordered],
+        metrics=[rows.metrics[n] for rows, n in ordered],
+        next_offset=next_offset,
+        in_memory=True,
+    )

@@ -1,33 +1,101 @@
-"""Run search over views: lazy tables, a wide frame of just the columns a query needs, filter, order, page.
+"""Run search over views: the one entry point of ``search_runs``, and its lazy path.
 
-The committed view's tables are scanned lazily (Polars pushes the key and run-id predicates down to the
+``search_runs`` takes one snapshot of each partition searched and hands it to whichever path runs: the
+in-memory search (``views._memory``) when every partition fits ``memory_rows``, else the lazy path here.
+Either way the answer is one page of runs in search order, as Python values (``RunPage``).
+
+The lazy path scans the committed view's tables (Polars pushes the key and run-id predicates down to the
 Parquet row groups), so a search reads the runs table and one narrow slice of the params, tags or
 metrics tables per key the filter or the ordering names — not the whole store.
 """
 
 from __future__ import annotations
 
+import functools
 import io
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import cast
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any, cast
 
 import polars as pl
 from eventlog.storage import Location
-from eventlog.views._fold import RunTables, fold_runs, indexed_tables
-from eventlog.views._snapshot import SegmentCache, empty_events, partition_tables, snapshot
+from eventlog.views._fold import (
+    EventParts,
+    RunTables,
+    fold_run_parts,
+    indexed_tables,
+    metric_history,
+    split_events,
+)
+from eventlog.views._snapshot import (
+    SegmentCache,
+    Snapshot,
+    _state_parts,
+    committed_history,
+    read_segment_files,
+    snapshot,
+)
 from eventlog.views._streams import Commit, partition_stream
-from eventlog.views.filter import Filter, OrderKey, order_by_exprs, with_tiebreakers
-from eventlog.views.filter._ast import And, Compare, Node, columns_of, conj
-from eventlog.views.filter._polars import filter_expr
+from eventlog.views.filter import (
+    And,
+    Compare,
+    Filter,
+    Node,
+    OrderKey,
+    columns_of,
+    conj,
+    filter_expr,
+    order_by_exprs,
+    parse_order_by,
+    parse_search_filter,
+    with_tiebreakers,
+)
 
 __all__ = [
     "ATTRIBUTE_COLUMNS",
+    "INFO_COLUMNS",
+    "MEMORY_SEARCH_ROWS",
     "LazyRunTables",
-    "collect_runs",
+    "MetricRow",
+    "PageRows",
+    "RunPage",
     "lazy_partition",
+    "parse_search",
     "search_run_ids",
+    "search_runs",
 ]
+
+# A partition whose runs, params, tags and latest metrics hold more rows than this is searched lazily.
+MEMORY_SEARCH_ROWS = 2_000_000
+
+# The runs-table columns a page carries, in RunInfo's argument order.
+INFO_COLUMNS = (
+    "run_id", "experiment_id", "user_id", "status", "start_time", "end_time", "lifecycle_stage",
+    "artifact_uri", "run_name",
+)  # fmt: skip
+
+MetricRow = tuple[str, float, int, int]  # key, value, timestamp, step
+
+
+@dataclass(frozen=True)
+class PageRows:
+    """One page of runs as Python values, in page order: per run its INFO_COLUMNS values, params, tags
+    and latest metrics."""
+
+    runs: list[tuple[Any, ...]]
+    params: list[dict[str, str]]
+    tags: list[dict[str, str]]
+    metrics: list[list[MetricRow]]
+
+
+@dataclass(frozen=True)
+class RunPage(PageRows):
+    """The answer of ``search_runs``: the page's runs (see PageRows), the offset of the next page (None
+    when this page is the last) and which path answered (True: in memory, False: lazily)."""
+
+    next_offset: int | None = None
+    in_memory: bool = False
+
 
 # Wide-frame column -> runs-table column.
 ATTRIBUTE_COLUMNS = {
@@ -98,15 +166,22 @@ def _empty_history() -> pl.LazyFrame:
 
 
 def lazy_partition(
-    location: Location, experiment_id: str, cache: SegmentCache | None = None, *, history: bool = False
+    location: Location,
+    experiment_id: str,
+    cache: SegmentCache | None = None,
+    *,
+    history: bool = False,
+    snap: Snapshot | None = None,
 ) -> LazyRunTables:
     """The partition's tables as LazyFrames: scans of the committed view when it is up to date, else the
     fold of view + tail (computed now, so the frames stay consistent with each other). Either way the
-    tables carry ``run_idx`` (see ``indexed_tables``)."""
-    snap = snapshot(location, partition_stream(experiment_id))
+    tables carry ``run_idx`` (see ``indexed_tables``). ``snap`` is the partition's snapshot when the
+    caller has taken it already (else it is taken here)."""
+    if snap is None:
+        snap = snapshot(location, partition_stream(experiment_id))
     if snap.commit is not None and not snap.tail:
         return _lazy_view(location, snap.commit)
-    tables = partition_tables(location, experiment_id, cache=cache, history=history)
+    tables = snapshot_tables(location, snap, cache, history=history)
     indexed = indexed_tables(tables)
     return LazyRunTables(
         runs=indexed["runs"].lazy(),
@@ -120,6 +195,23 @@ def lazy_partition(
         tags_by_run=indexed["tags_by_run"].lazy(),
         latest_metrics_by_run=indexed["latest_metrics_by_run"].lazy(),
     )
+
+
+def snapshot_tables(
+    location: Location, snap: Snapshot, cache: SegmentCache | None, *, history: bool = False
+) -> RunTables:
+    """A partition snapshot's runs folded: its committed view's reduced state with the tail on top.
+
+    ``views._snapshot.partition_tables`` for a snapshot already taken (it would list the partition
+    again, and could see a newer tail than the one the caller keyed its cache on)."""
+    tail = cache.read(location, snap.tail) if cache is not None else read_segment_files(location, snap.tail)
+    parts = EventParts.concat([_state_parts(location, snap.commit, cache), split_events(tail)])
+    tables = fold_run_parts(parts, history=history)
+    if not history or snap.commit is None or not snap.commit.history:
+        return tables
+    # The state holds only the latest point of each metric: the rest of the history is in the view's files.
+    committed = committed_history(location, snap.commit, None, None, cache)
+    return replace(tables, metric_history=metric_history(pl.concat([committed, tables.metric_history])))
 
 
 def _concat(frames: Iterable[pl.LazyFrame]) -> pl.LazyFrame:
@@ -221,34 +313,143 @@ def _gather(part: LazyRunTables, name: str, indexes: list[int]) -> pl.LazyFrame:
     return frame.filter(pl.col("run_idx").is_in(indexes))
 
 
-def collect_runs(parts: Sequence[LazyRunTables], page: Sequence[tuple[int, int]]) -> RunTables:
-    """The tables of just the runs of one page (for turning it into entities), gathered by run_idx —
-    an integer column, cheap to scan — in one parallel collect."""
-    from eventlog.views._fold import HISTORY_SCHEMA
-
+def _page_rows(parts: Sequence[LazyRunTables], page: Sequence[tuple[int, int]]) -> PageRows:
+    """The runs of one page (partition number, run_idx) as Python values, in page order: gathered by
+    run_idx — an integer column, cheap to scan — from the run-major tables in one parallel collect."""
+    empty = PageRows([], [], [], [])
+    if not page:
+        return empty
     by_part: dict[int, list[int]] = {}
     for part, run_idx in page:
         by_part.setdefault(part, []).append(run_idx)
-    names = ("runs", "params_by_run", "param_conflicts", "tags_by_run", "latest_metrics_by_run", "artifacts")
+    columns = {
+        "runs": ("run_idx", *INFO_COLUMNS),
+        "params_by_run": ("run_idx", "key", "value"),
+        "tags_by_run": ("run_idx", "key", "value"),
+        "latest_metrics_by_run": ("run_idx", "key", "value", "timestamp", "step"),
+    }
     queries = [
-        _gather(parts[part], name, indexes).with_columns(_part=pl.lit(part, pl.Int64))
-        for name in names
+        _gather(parts[part], name, indexes).select(pl.lit(part, pl.Int64).alias("_part"), *names)
+        for name, names in columns.items()
         for part, indexes in by_part.items()
     ]
-    if not queries:
-        return fold_runs(empty_events(), history=False)
-    frames = pl.collect_all(queries)
-    width = len(by_part)
-    gathered = {
-        name: pl.concat(frames[i * width : (i + 1) * width], how="vertical_relaxed")
-        for i, name in enumerate(names)
-    }
-    return RunTables(
-        runs=gathered["runs"],
-        params=gathered["params_by_run"],
-        param_conflicts=gathered["param_conflicts"],
-        tags=gathered["tags_by_run"],
-        latest_metrics=gathered["latest_metrics_by_run"],
-        metric_history=HISTORY_SCHEMA.to_frame(),
-        artifacts=gathered["artifacts"],
+    frames = iter(pl.collect_all(queries))
+    gathered: dict[str, list[tuple[Any, ...]]] = {}
+    for name in columns:
+        rows: list[tuple[Any, ...]] = []
+        for _ in by_part:
+            rows.extend(next(frames).iter_rows())
+        gathered[name] = rows
+    info = {(row[0], row[1]): row[2:] for row in gathered["runs"]}
+    params: dict[tuple[int, int], dict[str, str]] = {}
+    for part, run_idx, key, value in gathered["params_by_run"]:
+        params.setdefault((part, run_idx), {})[key] = value
+    tags: dict[tuple[int, int], dict[str, str]] = {}
+    for part, run_idx, key, value in gathered["tags_by_run"]:
+        tags.setdefault((part, run_idx), {})[key] = value
+    metrics: dict[tuple[int, int], list[MetricRow]] = {}
+    for part, run_idx, *metric in gathered["latest_metrics_by_run"]:
+        metrics.setdefault((part, run_idx), []).append(cast(MetricRow, tuple(metric)))
+    found = [item for item in page if item in info]
+    return PageRows(
+        runs=[info[item] for item in found],
+        params=[params.get(item, {}) for item in found],
+        tags=[tags.get(item, {}) for item in found],
+        metrics=[metrics.get(item, []) for item in found],
     )
+
+
+# -- the entry point ----------------------------------------------------------------------------------
+def parse_search(
+    filter_string: str | None, order_by: Sequence[str] | None
+) -> tuple[Filter, tuple[OrderKey, ...]]:
+    """A ``search_runs`` filter string and order_by list, parsed and checked (``FilterError`` with
+    MLflow's message otherwise). Parsed queries are immutable and cached: a dashboard or a sweep repeats
+    the same few."""
+    order = tuple(order_by or ())
+    if isinstance(filter_string, (str, type(None))) and all(isinstance(o, str) for o in order):
+        return _parse_cached(filter_string or "", order)
+    return _parse(filter_string, order)
+
+
+@functools.lru_cache(maxsize=256)
+def _parse_cached(filter_string: str, order_by: tuple[str, ...]) -> tuple[Filter, tuple[OrderKey, ...]]:
+    return _parse(filter_string, order_by)
+
+
+def _parse(filter_string: Any, order_by: Sequence[Any]) -> tuple[Filter, tuple[OrderKey, ...]]:
+    return parse_search_filter(filter_string or ""), tuple(parse_order_by(list(order_by), "runs"))
+
+
+def search_runs(
+    location: Location,
+    experiment_ids: Sequence[str],
+    filter_string: Filter | str | None = None,
+    order_by: Sequence[OrderKey] | Sequence[str] | None = None,
+    *,
+    stages: Collection[str] = ("active",),
+    max_results: int | None = 1000,
+    offset: int = 0,
+    cache: SegmentCache | None = None,
+    memory_rows: int = MEMORY_SEARCH_ROWS,
+) -> RunPage:
+    """One page of ``search_runs`` over the partitions of ``experiment_ids``: the runs whose lifecycle
+    stage is in ``stages`` and that match the filter, in MLflow's search order (``order_by``, then
+    start_time DESC unless already a key, then run_id ASC), ``max_results`` of them (None: all) from
+    ``offset``.
+
+    ``filter_string`` and ``order_by`` are strings (parsed with ``parse_search``) or already parsed.
+    Each partition is listed once (one snapshot) and searched in memory when all of them hold at most
+    ``memory_rows`` rows (0: never), lazily from their Parquet files otherwise. ``cache`` keeps parsed
+    files and the in-memory partitions between searches (a store's reads share one).
+    """
+    predicate, order = _query(filter_string, order_by)
+    if cache is None:
+        cache = SegmentCache()
+    ids = list(dict.fromkeys(experiment_ids))
+    snaps = [snapshot(location, partition_stream(e)) for e in ids]
+    if memory_rows > 0:
+        from eventlog.views._memory import memory_partition, search_in_memory
+
+        held = []
+        for experiment_id, snap in zip(ids, snaps, strict=True):
+            part = memory_partition(location, experiment_id, cache, memory_rows, snap=snap)
+            if part is None:
+                break
+            held.append(part)
+        else:
+            return search_in_memory(held, stages, predicate, order, offset, max_results)
+    parts = [lazy_partition(location, e, cache, snap=snap) for e, snap in zip(ids, snaps, strict=True)]
+    return _search_lazily(parts, stages, predicate, order, offset, max_results)
+
+
+def _query(
+    filter_string: Filter | str | None, order_by: Sequence[OrderKey] | Sequence[str] | None
+) -> tuple[Filter, Sequence[OrderKey]]:
+    keys = list(order_by or ())
+    string_keys = all(isinstance(k, str) for k in keys)
+    if not isinstance(filter_string, Filter) and string_keys:
+        return parse_search(filter_string, cast(list[str], keys))  # the usual case: cached
+    predicate = filter_string if isinstance(filter_string, Filter) else parse_search(filter_string, ())[0]
+    order = parse_search(None, cast(list[str], keys))[1] if string_keys else cast(list[OrderKey], keys)
+    return predicate, order
+
+
+def _search_lazily(
+    parts: Sequence[LazyRunTables],
+    stages: Collection[str],
+    predicate: Filter,
+    order: Sequence[OrderKey],
+    offset: int,
+    max_results: int | None,
+) -> RunPage:
+    if not parts:
+        return RunPage([], [], [], [])
+    # One more than the page tells whether another page follows.
+    limit = None if max_results is None else max_results + 1
+    found = search_run_ids(parts, list(stages), predicate, order, offset, limit)
+    next_offset = None
+    if max_results is not None and len(found) > max_results:
+        found, next_offset = found[:max_results], offset + max_results
+    rows = _page_rows(parts, found)
+    return RunPage(rows.runs, rows.params, rows.tags, rows.metrics, next_offset=next_offset)

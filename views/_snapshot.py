@@ -11,11 +11,14 @@ import io
 import logging
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import polars as pl
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 from eventlog.storage import Location
 from eventlog.views import _layout
 from eventlog.views._fold import (
@@ -37,32 +40,56 @@ __all__ = [
     "SegmentCache",
     "Snapshot",
     "committed_history",
+    "events_from_tables",
     "experiment_tables",
     "list_run_index",
     "partition_tables",
     "read_events",
     "read_segment_files",
-    "read_segment_frames",
+    "read_segment_tables",
     "read_table",
     "segment_paths",
     "snapshot",
+    "tail_stats",
 ]
 
 _log = logging.getLogger(__name__)
 _T = TypeVar("_T")
 
 
-def read_segment_frames(location: Location, rels: Sequence[str]) -> dict[str, pl.DataFrame]:
-    """Read segment files, one frame each. A file that cannot be read is skipped with a warning: one
-    damaged file must not hide the rest of the store (``eventlog compact`` quarantines it)."""
-    frames: dict[str, pl.DataFrame] = {}
+def read_segment_tables(
+    location: Location, rels: Sequence[str]
+) -> tuple[dict[str, pa.Table], dict[str, str]]:
+    """Read segment files as Arrow tables: ``(tables by path, why each unreadable file failed)``.
+
+    Files are read concurrently (a thread pool on local disk, one batched fetch on an object store); a
+    file that vanished after listing (removed after compaction) is neither read nor reported.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    tables: dict[str, pa.Table] = {}
+    failed: dict[str, str] = {}
+
+    def parse(rel: str, source: object) -> None:
+        try:
+            # ParquetFile, not read_table: read_table goes through pyarrow.dataset, which imports pandas.
+            tables[rel] = pq.ParquetFile(source).read()
+        except FileNotFoundError:
+            pass
+        except Exception as exc:
+            failed[rel] = f"{type(exc).__name__}: {exc}"
+
     if location.is_local:
-        for rel in rels:
-            path = location.full_path(rel)
-            frame = _read_one(rel, lambda p=path: pl.read_parquet(p))
-            if frame is not None:
-                frames[rel] = frame
-        return frames
+        if len(rels) <= 8:
+            for rel in rels:
+                parse(rel, location.full_path(rel))
+        else:
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(max_workers=_READ_THREADS) as pool:
+                list(pool.map(lambda rel: parse(rel, location.full_path(rel)), rels))
+        return {rel: tables[rel] for rel in rels if rel in tables}, failed
     blobs: dict[str, bytes] = {}
     try:
         blobs = location.read_many(rels)
@@ -74,21 +101,45 @@ def read_segment_frames(location: Location, rels: Sequence[str]) -> dict[str, pl
             except FileNotFoundError:
                 continue
     for rel, blob in blobs.items():
-        frame = _read_one(rel, lambda b=blob: pl.read_parquet(io.BytesIO(b)))
-        if frame is not None:
-            frames[rel] = frame
-    return frames
+        parse(rel, pa.BufferReader(blob))
+    return {rel: tables[rel] for rel in rels if rel in tables}, failed
+
+
+_READ_THREADS = 8  # parquet decoding releases the GIL; file opens overlap
+
+
+def events_from_tables(tables: Sequence[pa.Table]) -> pl.DataFrame:
+    """Many segments' Arrow tables as one events frame: concatenated first, conformed once (older segments
+    may lack newer columns), so the per-file cost is an Arrow slice, not a Polars query."""
+    import pyarrow as pa
+
+    if not tables:
+        return empty_events()
+    table = tables[0] if len(tables) == 1 else pa.concat_tables(tables, promote_options="permissive")
+    frame = pl.from_arrow(table)
+    assert isinstance(frame, pl.DataFrame)  # a Table always converts to a DataFrame
+    return _conform(frame.rechunk() if len(tables) > 1 else frame)
+
+
+def _warn_unreadable(failed: Mapping[str, str]) -> None:
+    for rel, why in failed.items():
+        _log.warning(
+            "eventlog: skipping unreadable segment %s (%s); run `eventlog compact` to quarantine it", rel, why
+        )
 
 
 def read_segment_files(location: Location, rels: Sequence[str]) -> pl.DataFrame:
-    """Read segment files into one events frame (damaged files skipped, see read_segment_frames)."""
-    return _concat(list(read_segment_frames(location, rels).values()))
+    """Read segment files into one events frame. A file that cannot be read is skipped with a warning: one
+    damaged file must not hide the rest of the store (``eventlog compact`` quarantines it)."""
+    tables, failed = read_segment_tables(location, rels)
+    _warn_unreadable(failed)
+    return events_from_tables(list(tables.values()))
 
 
 def _concat(frames: list[pl.DataFrame]) -> pl.DataFrame:
     if not frames:
         return empty_events()
-    return frames[0] if len(frames) == 1 else pl.concat(frames, how="vertical")
+    return frames[0] if len(frames) == 1 else pl.concat(frames, how="vertical", rechunk=False)
 
 
 class SegmentCache:
@@ -137,7 +188,15 @@ class SegmentCache:
             found = {rel: self._frames[rel] for rel in rels if rel in self._frames}
         missing = [rel for rel in rels if rel not in found]
         if missing:
-            fresh = read_segment_frames(location, missing)
+            tables, failed = read_segment_tables(location, missing)
+            _warn_unreadable(failed)
+            # One conform for the whole batch, then a zero-copy slice per file for the cache.
+            batch = events_from_tables(list(tables.values()))
+            fresh: dict[str, pl.DataFrame] = {}
+            offset = 0
+            for rel, table in tables.items():
+                fresh[rel] = batch.slice(offset, table.num_rows)
+                offset += table.num_rows
             found.update(fresh)
             with self._lock:
                 for rel, frame in fresh.items():
@@ -145,6 +204,8 @@ class SegmentCache:
                         self._frames[rel] = frame
                         self._rows += frame.height
                 self._evict()
+            if len(found) == len(fresh):
+                return batch  # everything was read just now, in order
         return _concat([found[rel] for rel in rels if rel in found])
 
     def read_table(self, location: Location, rel: str) -> pl.DataFrame:
@@ -162,16 +223,6 @@ class SegmentCache:
         while self._rows > self.max_rows and len(self._frames) > 1:
             _, dropped = self._frames.popitem(last=False)
             self._rows -= dropped.height
-
-
-def _read_one(rel: str, reader: object) -> pl.DataFrame | None:
-    try:
-        return _conform(reader())  # type: ignore[operator]
-    except Exception as exc:
-        _log.warning(
-            "eventlog: skipping unreadable segment %s (%s); run `eventlog compact` to quarantine it", rel, exc
-        )
-        return None
 
 
 def _conform(frame: pl.DataFrame) -> pl.DataFrame:
@@ -223,11 +274,21 @@ def snapshot(location: Location, stream: Stream) -> Snapshot:
     # Commit first, listing second: a segment folded by a commit made in between is then in both the
     # commit and the listing, and is left out of the tail, so nothing is counted twice or missed.
     commit = latest_commit(location, stream)
-    listed = stream.list_segments(location)
+    listed = stream.list_segments(location, commit.sealed_before if commit is not None else None)
     if commit is None:
         return Snapshot(None, tuple(listed))
     done = commit.folded.keys() | commit.quarantined.keys()
     return Snapshot(commit, tuple(rel for rel in listed if rel not in done))
+
+
+def tail_stats(location: Location, experiment_id: str) -> tuple[int, int, int]:
+    """``(segments in the uncompacted tail, runs in the committed view, open buckets)`` of a partition:
+    what an automatic compaction decides on. One listing of the open buckets and the latest commit."""
+    stream = partition_stream(experiment_id)
+    snap = snapshot(location, stream)
+    rows = int(snap.commit.stats.get("rows", 0)) if snap.commit is not None else 0
+    buckets = {stream.bucket_of(rel) for rel in snap.tail} - {None}
+    return len(snap.tail), rows, len(buckets)
 
 
 def _state_events(location: Location, snap: Snapshot, cache: SegmentCache | None) -> pl.DataFrame:
@@ -372,4 +433,7 @@ def list_run_index(location: Location, run_id: str) -> str | None:
         if exc.errno == errno.ENAMETOOLONG:
             return None  # no run this store created has such an id
         raise
-    return str(json.loads(raw)["experiment_id"])
+    try:
+        return str(json.loads(raw)["experiment_id"])
+    except (ValueError, KeyError, TypeError):
+        return None  # a damaged entry (entries are not fsynced): the caller searches the partitions

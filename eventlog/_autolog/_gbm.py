@@ -1,8 +1,10 @@
-"""What the XGBoost and LightGBM integrations share: per-iteration metric batching, metric names,
-dataset-constructor patches that keep an input example, feature-importance artifacts."""
+"""What the XGBoost and LightGBM integrations share: one autologged ``train()`` (params, per-iteration
+metrics, early stopping, the model), the patches, metric names, dataset-constructor patches that keep an
+input example, feature-importance artifacts."""
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import tempfile
@@ -11,15 +13,27 @@ from collections.abc import Callable, Sequence
 from copy import deepcopy
 from typing import Any
 
-from eventlog._autolog._utils import INPUT_EXAMPLE_SAMPLE_ROWS, InputExampleInfo
+from eventlog._autolog import _patch
+from eventlog._autolog._client import AutologgingClient
+from eventlog._autolog._sklearn import autolog_impl as sklearn_autolog_impl
+from eventlog._autolog._utils import (
+    ENSURE_AUTOLOGGING_ENABLED_TEXT,
+    INPUT_EXAMPLE_SAMPLE_ROWS,
+    InputExampleInfo,
+    arg_names,
+    fn_args_as_params,
+    resolve_input_example_and_signature,
+)
 from eventlog._autolog._warnings import logger
 
 __all__ = [
     "INPUT_EXAMPLE_ATTR",
     "BatchMetricsLogger",
+    "Training",
     "insert_callback",
     "log_feature_importance",
     "patch_metric_names",
+    "patch_training",
     "patched_dataset_init",
 ]
 
@@ -177,3 +191,121 @@ def log_feature_importance(
             with open(path, "w", encoding="utf-8") as fh:
                 json.dump(importance, fh, indent=json_indent)
             eventlog.log_artifact(path)
+
+
+class Training:
+    """One autologged ``train()`` call in the active run, as MLflow logs it.
+
+    Built before training, it logs the booster params (``train``'s first argument) and the other
+    arguments but ``unlogged_args``; :meth:`run` trains with a callback that passes each iteration's
+    evaluation metrics to :meth:`record`; then the integration logs what it logs after training and
+    returns :meth:`result`, which raises a failure to log the params only now (training goes on)."""
+
+    def __init__(
+        self,
+        original: Callable[..., Any],
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        unlogged_args: list[str],
+    ) -> None:
+        import eventlog
+
+        run = eventlog.active_run()
+        assert run is not None
+        self.run_id = run.info.run_id
+        self.client = AutologgingClient()
+        self.original, self.args, self.kwargs = original, args, kwargs
+        self.model: Any = None
+        self.eval_results: list[dict[str, Any]] = []  # each iteration's metrics, by name
+        self._metrics_logger = BatchMetricsLogger(self.run_id)
+        self._params_error: Exception | None = None
+        self.client.log_params(self.run_id, args[0] if args else kwargs["params"])
+        self.client.log_params(self.run_id, fn_args_as_params(original, args, kwargs, unlogged_args))
+        try:
+            self.client.flush()
+        except Exception as exc:
+            self._params_error = exc
+
+    def argument(self, name: str) -> Any:
+        """The ``train()`` argument ``name``, given by position or keyword (None if not given)."""
+        index = arg_names(self.original).index(name)
+        return self.args[index] if len(self.args) > index else self.kwargs.get(name)
+
+    def run(self, callback: Any) -> Any:
+        """Train with ``callback`` added to the call's callbacks; the model."""
+        args, kwargs = insert_callback(self.original, self.args, self.kwargs, callback)
+        try:
+            self.model = self.original(*args, **kwargs)
+        finally:
+            self._metrics_logger.flush()
+        return self.model
+
+    def record(self, metrics: dict[str, Any], iteration: int) -> None:
+        """An iteration's evaluation metrics, logged at step = iteration."""
+        self._metrics_logger.record_metrics(metrics, iteration)
+        self.eval_results.append(metrics)
+
+    def log_best_iteration(self, stopped_iteration: int, best_index: int) -> None:
+        """Early stopping: ``stopped_iteration`` and the model's ``best_iteration``, then the metrics of
+        the best iteration (``eval_results[best_index]``) again at the step after the last one."""
+        extra_step = len(self.eval_results)
+        self.client.log_metrics(
+            self.run_id, {"stopped_iteration": stopped_iteration, "best_iteration": self.model.best_iteration}
+        )
+        self.client.log_metrics(self.run_id, self.eval_results[best_index], step=extra_step)
+        self.client.flush()
+
+    def log_model(
+        self,
+        log_model: Callable[..., Any],
+        dataset_arg: str,
+        predict: Callable[[Any], Any],
+        log_input_examples: bool,
+        log_model_signatures: bool,
+    ) -> None:
+        """Log the model as ``model`` with ``log_model`` (the flavor's), with the input example kept by
+        the training dataset (the ``dataset_arg`` argument) and the signature of ``predict`` on it."""
+        info = getattr(self.argument(dataset_arg), INPUT_EXAMPLE_ATTR, None)
+
+        def get_input_example() -> Any:
+            if info is None:
+                raise Exception(ENSURE_AUTOLOGGING_ENABLED_TEXT)
+            if info.error_msg is not None:
+                raise Exception(info.error_msg)
+            return info.input_example
+
+        def infer_model_signature(input_example: Any) -> Any:
+            from eventlog.models import infer_signature
+
+            return infer_signature(input_example, predict(input_example))
+
+        input_example, signature = resolve_input_example_and_signature(
+            get_input_example, infer_model_signature, log_input_examples, log_model_signatures
+        )
+        log_model(self.model, name="model", signature=signature, input_example=input_example)
+
+    def result(self) -> Any:
+        if self._params_error is not None:
+            raise self._params_error
+        return self.model
+
+
+def patch_training(
+    flavor_name: str, library: Any, train: Callable[..., Any], settings: dict[str, Any]
+) -> None:
+    """Patch ``library.train`` (``train(log_model, original, *args, **kwargs)``; it logs the model when
+    ``log_models``) and the ``train`` of its scikit-learn API, whose estimators log the model themselves
+    after ``fit``, as their class; then autolog the scikit-learn API as scikit-learn autologging does,
+    without parameter-search runs. ``settings``: the autolog() arguments scikit-learn's takes too."""
+    for module, log_model in ((library, settings["log_models"]), (library.sklearn, False)):
+        _patch.safe_patch(
+            flavor_name,
+            module,
+            "train",
+            functools.partial(train, log_model),
+            manage_run=True,
+            extra_tags=settings["extra_tags"],
+        )
+    sklearn_autolog_impl(
+        flavor_name=flavor_name, max_tuning_runs=None, log_post_training_metrics=True, **settings
+    )

@@ -11,27 +11,12 @@ and logs the model as the estimator class after ``fit``.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 from typing import Any
 
-from eventlog._autolog import _patch
-from eventlog._autolog._client import AutologgingClient
-from eventlog._autolog._gbm import (
-    INPUT_EXAMPLE_ATTR,
-    BatchMetricsLogger,
-    insert_callback,
-    log_feature_importance,
-    patch_metric_names,
-    patched_dataset_init,
-)
+from eventlog._autolog import _gbm, _patch
+from eventlog._autolog._gbm import log_feature_importance, patch_metric_names
 from eventlog._autolog._sklearn import SklearnTrainingSession
-from eventlog._autolog._sklearn import autolog_impl as sklearn_autolog_impl
-from eventlog._autolog._utils import (
-    ENSURE_AUTOLOGGING_ENABLED_TEXT,
-    fn_args_as_params,
-    resolve_input_example_and_signature,
-)
 
 __all__ = ["autolog_impl"]
 
@@ -51,66 +36,26 @@ _UNLOGGED_TRAIN_ARGS = [
 _TRAIN_SESSION_KEY = object()
 
 
-def autolog_impl(
-    log_input_examples: bool,
-    log_model_signatures: bool,
-    log_models: bool,
-    log_datasets: bool,
-    disable: bool,
-    exclusive: bool,
-    disable_for_unsupported_versions: bool,
-    silent: bool,
-    extra_tags: dict[str, Any] | None,
-) -> None:
+def _callback(training: _gbm.Training) -> Callable[[Any], None]:
+    def eventlog_autolog_callback(env: Any) -> None:
+        values = {f"{item[0]}-{item[1]}": item[2] for item in env.evaluation_result_list}
+        training.record(patch_metric_names(values), env.iteration)
+
+    return _patch.exception_safe(eventlog_autolog_callback)
+
+
+def autolog_impl(**settings: Any) -> None:
+    """Apply the patches; ``settings`` are the arguments of ``eventlog.lightgbm.autolog()``."""
     import lightgbm
-
-    import eventlog
-
-    def make_callback(
-        metrics_logger: BatchMetricsLogger, eval_results: list[dict[str, Any]]
-    ) -> Callable[[Any], None]:
-        def eventlog_autolog_callback(env: Any) -> None:
-            values = {}
-            for item in env.evaluation_result_list:
-                values[f"{item[0]}-{item[1]}"] = item[2]
-            values = patch_metric_names(values)
-            metrics_logger.record_metrics(values, env.iteration)
-            eval_results.append(values)
-
-        return _patch.exception_safe(eventlog_autolog_callback)
 
     def train_impl(log_model: bool, original: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         import numpy as np
 
-        run = eventlog.active_run()
-        assert run is not None
-        run_id = run.info.run_id
-        client = AutologgingClient()
-        booster_params = args[0] if args else kwargs["params"]
-        client.log_params(run_id, booster_params)
-        client.log_params(run_id, fn_args_as_params(original, args, kwargs, _UNLOGGED_TRAIN_ARGS))
-        pre_training_error: Exception | None = None
-        try:
-            client.flush()
-        except Exception as exc:
-            pre_training_error = exc
-
-        train_set = args[1] if len(args) > 1 else kwargs.get("train_set")
-        eval_results: list[dict[str, Any]] = []
-        metrics_logger = BatchMetricsLogger(run_id)
-        args, kwargs = insert_callback(original, args, kwargs, make_callback(metrics_logger, eval_results))
-        try:
-            model = original(*args, **kwargs)
-        finally:
-            metrics_logger.flush()
-
+        training = _gbm.Training(original, args, kwargs, _UNLOGGED_TRAIN_ARGS)
+        model = training.run(_callback(training))
+        # best_iteration is set (> 0) by early stopping.
         if model.best_iteration > 0:
-            extra_step = len(eval_results)
-            client.log_metrics(
-                run_id, {"stopped_iteration": extra_step, "best_iteration": model.best_iteration}
-            )
-            client.log_metrics(run_id, eval_results[model.best_iteration - 1], step=extra_step)
-            client.flush()
+            training.log_best_iteration(len(training.eval_results), model.best_iteration - 1)
 
         for importance_type in ("split", "gain"):
             features = model.feature_name()
@@ -124,29 +69,16 @@ def autolog_impl(
             )
 
         if log_model:
-            info = getattr(train_set, INPUT_EXAMPLE_ATTR, None)
-
-            def get_input_example() -> Any:
-                if info is None:
-                    raise Exception(ENSURE_AUTOLOGGING_ENABLED_TEXT)
-                if info.error_msg is not None:
-                    raise Exception(info.error_msg)
-                return info.input_example
-
-            def infer_model_signature(input_example: Any) -> Any:
-                from eventlog.models import infer_signature
-
-                return infer_signature(input_example, model.predict(input_example))
-
-            input_example, signature = resolve_input_example_and_signature(
-                get_input_example, infer_model_signature, log_input_examples, log_model_signatures
-            )
             from eventlog import lightgbm as lgb_flavor
 
-            lgb_flavor.log_model(model, name="model", signature=signature, input_example=input_example)
-        if pre_training_error is not None:
-            raise pre_training_error
-        return model
+            training.log_model(
+                lgb_flavor.log_model,
+                "train_set",
+                model.predict,
+                settings["log_input_examples"],
+                settings["log_model_signatures"],
+            )
+        return training.result()
 
     def train(log_model: bool, original: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         with SklearnTrainingSession(estimator=_TRAIN_SESSION_KEY, allow_children=False) as session:
@@ -154,35 +86,5 @@ def autolog_impl(
                 return train_impl(log_model, original, *args, **kwargs)
             return original(*args, **kwargs)
 
-    _patch.safe_patch(FLAVOR_NAME, lightgbm.Dataset, "__init__", patched_dataset_init)
-    _patch.safe_patch(
-        FLAVOR_NAME,
-        lightgbm,
-        "train",
-        functools.partial(train, log_models),
-        manage_run=True,
-        extra_tags=extra_tags,
-    )
-    # The sklearn API logs its model itself (as the estimator class), after fit.
-    _patch.safe_patch(
-        FLAVOR_NAME,
-        lightgbm.sklearn,
-        "train",
-        functools.partial(train, False),
-        manage_run=True,
-        extra_tags=extra_tags,
-    )
-    sklearn_autolog_impl(
-        flavor_name=FLAVOR_NAME,
-        log_input_examples=log_input_examples,
-        log_model_signatures=log_model_signatures,
-        log_models=log_models,
-        log_datasets=log_datasets,
-        disable=disable,
-        exclusive=exclusive,
-        disable_for_unsupported_versions=disable_for_unsupported_versions,
-        silent=silent,
-        max_tuning_runs=None,
-        log_post_training_metrics=True,
-        extra_tags=extra_tags,
-    )
+    _patch.safe_patch(FLAVOR_NAME, lightgbm.Dataset, "__init__", _gbm.patched_dataset_init)
+    _gbm.patch_training(FLAVOR_NAME, lightgbm, train, settings)

@@ -97,12 +97,6 @@ def get_original(destination: Any, name: str) -> Any:
         return getattr(destination, name)
 
 
-def is_patched(destination: Any, name: str) -> bool:
-    with _lock:
-        point = _POINTS.get((id(destination), name))
-        return point is not None and bool(point.layers)
-
-
 def _show(point: _PatchPoint) -> None:
     if point.layers:
         setattr(point.destination, point.name, point.layers[-1][1])

@@ -15,24 +15,10 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
-from eventlog._autolog import _patch
-from eventlog._autolog._client import AutologgingClient
-from eventlog._autolog._gbm import (
-    INPUT_EXAMPLE_ATTR,
-    BatchMetricsLogger,
-    insert_callback,
-    log_feature_importance,
-    patch_metric_names,
-    patched_dataset_init,
-)
+from eventlog._autolog import _gbm, _patch
+from eventlog._autolog._gbm import log_feature_importance, patch_metric_names
 from eventlog._autolog._sklearn import SklearnTrainingSession
-from eventlog._autolog._sklearn import autolog_impl as sklearn_autolog_impl
-from eventlog._autolog._utils import (
-    ENSURE_AUTOLOGGING_ENABLED_TEXT,
-    arg_names,
-    fn_args_as_params,
-    resolve_input_example_and_signature,
-)
+from eventlog._autolog._utils import arg_names
 from eventlog._autolog._warnings import logger
 
 __all__ = ["autolog_impl"]
@@ -55,111 +41,49 @@ def _callback_class() -> type:
     import xgboost
 
     class AutologCallback(xgboost.callback.TrainingCallback):
-        def __init__(self, metrics_logger: BatchMetricsLogger, eval_results: list[dict[str, Any]]) -> None:
+        def __init__(self, training: _gbm.Training) -> None:
             super().__init__()
-            self.metrics_logger = metrics_logger
-            self.eval_results = eval_results
+            self.training = training
 
         def after_iteration(self, model: Any, epoch: int, evals_log: dict[str, dict[str, Any]]) -> bool:
-            try:
-                values: dict[str, Any] = {}
-                for data_name, metrics in evals_log.items():
-                    for metric_name, history in patch_metric_names(metrics).items():
-                        values[f"{data_name}-{metric_name}"] = history[-1]
-                self.metrics_logger.record_metrics(values, epoch)
-                self.eval_results.append(values)
-            except Exception as exc:
-                from eventlog._autolog._config import is_testing
-
-                if is_testing():
-                    raise
-                logger.warning("Encountered unexpected error during autologging: %s", exc)
+            self.record(epoch, evals_log)
             return False
+
+        @_patch.exception_safe
+        def record(self, epoch: int, evals_log: dict[str, dict[str, Any]]) -> None:
+            values: dict[str, Any] = {}
+            for data_name, metrics in evals_log.items():
+                for metric_name, history in patch_metric_names(metrics).items():
+                    values[f"{data_name}-{metric_name}"] = history[-1]
+            self.training.record(values, epoch)
 
     return AutologCallback
 
 
-def autolog_impl(
-    importance_types: list[str] | None,
-    log_input_examples: bool,
-    log_model_signatures: bool,
-    log_models: bool,
-    log_datasets: bool,
-    disable: bool,
-    exclusive: bool,
-    disable_for_unsupported_versions: bool,
-    silent: bool,
-    model_format: str,
-    extra_tags: dict[str, Any] | None,
-) -> None:
+def autolog_impl(importance_types: list[str] | None, model_format: str, **settings: Any) -> None:
+    """Apply the patches; ``settings`` are the other arguments of ``eventlog.xgboost.autolog()``."""
     import xgboost
-
-    import eventlog
 
     importance_types = ["weight"] if importance_types is None else importance_types
     callback_class = _callback_class()
 
     def train_impl(log_model: bool, original: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        run = eventlog.active_run()
-        assert run is not None
-        run_id = run.info.run_id
-        client = AutologgingClient()
-        booster_params = args[0] if args else kwargs["params"]
-        client.log_params(run_id, booster_params)
-        train_params = fn_args_as_params(original, args, kwargs, _UNLOGGED_TRAIN_ARGS)
-        client.log_params(run_id, train_params)
-        pre_training_error: Exception | None = None
-        try:
-            client.flush()
-        except Exception as exc:
-            pre_training_error = exc
-
-        names = arg_names(original)
-        dtrain = args[1] if len(args) > 1 else kwargs.get("dtrain")
-        eval_results: list[dict[str, Any]] = []
-        metrics_logger = BatchMetricsLogger(run_id)
-        args, kwargs = insert_callback(original, args, kwargs, callback_class(metrics_logger, eval_results))
-        try:
-            model = original(*args, **kwargs)
-        finally:
-            metrics_logger.flush()
-
+        training = _gbm.Training(original, args, kwargs, _UNLOGGED_TRAIN_ARGS)
+        model = training.run(callback_class(training))
         if log_model:
-            info = getattr(dtrain, INPUT_EXAMPLE_ATTR, None)
-
-            def get_input_example() -> Any:
-                if info is None:
-                    raise Exception(ENSURE_AUTOLOGGING_ENABLED_TEXT)
-                if info.error_msg is not None:
-                    raise Exception(info.error_msg)
-                return info.input_example
-
-            def infer_model_signature(input_example: Any) -> Any:
-                from eventlog.models import infer_signature
-
-                return infer_signature(input_example, model.predict(xgboost.DMatrix(input_example)))
-
-            input_example, signature = resolve_input_example_and_signature(
-                get_input_example, infer_model_signature, log_input_examples, log_model_signatures
-            )
             from eventlog import xgboost as xgb_flavor
 
-            xgb_flavor.log_model(
-                model,
-                name="model",
-                signature=signature,
-                input_example=input_example,
-                model_format=model_format,
+            training.log_model(
+                functools.partial(xgb_flavor.log_model, model_format=model_format),
+                "dtrain",
+                lambda data: model.predict(xgboost.DMatrix(data)),
+                settings["log_input_examples"],
+                settings["log_model_signatures"],
             )
 
-        early_stopping_index = names.index("early_stopping_rounds")
+        early_stopping_index = arg_names(original).index("early_stopping_rounds")
         if len(args) > early_stopping_index or kwargs.get("early_stopping_rounds"):
-            extra_step = len(eval_results)
-            client.log_metrics(
-                run_id, {"stopped_iteration": extra_step - 1, "best_iteration": model.best_iteration}
-            )
-            client.log_metrics(run_id, eval_results[model.best_iteration], step=extra_step)
-            client.flush()
+            training.log_best_iteration(len(training.eval_results) - 1, model.best_iteration)
 
         for importance_type in importance_types:
             importance = None
@@ -174,9 +98,7 @@ def autolog_impl(
                     "and continue. Exception: "
                 )
             log_feature_importance("XGBoost", importance_type, importance, plot)
-        if pre_training_error is not None:
-            raise pre_training_error
-        return model
+        return training.result()
 
     def train(log_model: bool, original: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         session = SklearnTrainingSession.get_current_session()
@@ -184,35 +106,5 @@ def autolog_impl(
             return train_impl(log_model, original, *args, **kwargs)
         return original(*args, **kwargs)
 
-    _patch.safe_patch(
-        FLAVOR_NAME,
-        xgboost,
-        "train",
-        functools.partial(train, log_models),
-        manage_run=True,
-        extra_tags=extra_tags,
-    )
-    # The sklearn API logs its model itself (as the estimator class), after fit.
-    _patch.safe_patch(
-        FLAVOR_NAME,
-        xgboost.sklearn,
-        "train",
-        functools.partial(train, False),
-        manage_run=True,
-        extra_tags=extra_tags,
-    )
-    _patch.safe_patch(FLAVOR_NAME, xgboost.DMatrix, "__init__", patched_dataset_init)
-    sklearn_autolog_impl(
-        flavor_name=FLAVOR_NAME,
-        log_input_examples=log_input_examples,
-        log_model_signatures=log_model_signatures,
-        log_models=log_models,
-        log_datasets=log_datasets,
-        disable=disable,
-        exclusive=exclusive,
-        disable_for_unsupported_versions=disable_for_unsupported_versions,
-        silent=silent,
-        max_tuning_runs=None,
-        log_post_training_metrics=True,
-        extra_tags=extra_tags,
-    )
+    _patch.safe_patch(FLAVOR_NAME, xgboost.DMatrix, "__init__", _gbm.patched_dataset_init)
+    _gbm.patch_training(FLAVOR_NAME, xgboost, train, settings)

@@ -105,15 +105,3 @@ class Experiment(Entity):
     @effective_trace_archival_retention.setter
     def effective_trace_archival_retention(self, value: str | None) -> None:
         self._effective_trace_archival_retention = value
-
-    def _set_name(self, new_name: str) -> None:
-        self._name = new_name
-
-    def _add_tag(self, tag: ExperimentTag) -> None:
-        self._tags[tag.key] = tag.value
-
-    def _set_creation_time(self, creation_time: int | None) -> None:
-        self._creation_time = creation_time
-
-    def _set_last_update_time(self, last_update_time: int | None) -> None:
-        self._last_update_time = last_update_time

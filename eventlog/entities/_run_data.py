@@ -67,15 +67,5 @@ class RunData(Entity):
     def tags(self) -> dict[str, str]:
         return self._tags
 
-    def _add_metric(self, metric: Metric) -> None:
-        self._metrics[metric.key] = metric.value
-        self._metric_objs.append(metric)
-
-    def _add_param(self, param: Param) -> None:
-        self._params[param.key] = param.value
-
-    def _add_tag(self, tag: RunTag) -> None:
-        self._tags[tag.key] = tag.value
-
     def to_dictionary(self) -> dict[str, Any]:
         return {"metrics": self._metrics, "params": self._params, "tags": self._tags}

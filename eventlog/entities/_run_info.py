@@ -85,9 +85,6 @@ class RunInfo(Entity):
     def lifecycle_stage(self) -> str:
         return self._lifecycle_stage
 
-    def _set_run_name(self, new_name: str | None) -> None:
-        self._run_name = new_name
-
     def _copy_with_overrides(
         self,
         status: str | None = None,

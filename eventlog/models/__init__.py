@@ -12,32 +12,19 @@ this package holds what they share. Nothing heavy is imported until it is used.
 
 from __future__ import annotations
 
+from eventlog.models import _signature
 from eventlog.models._example import Example
 from eventlog.models._model import MLMODEL_FILE_NAME, Model, ModelInfo
-from eventlog.models._signature import (
-    AnyType,
-    ColSpec,
-    DataType,
-    ModelSignature,
-    ParamSchema,
-    ParamSpec,
-    Schema,
-    TensorSpec,
-    infer_signature,
-)
 
-__all__ = [
-    "MLMODEL_FILE_NAME",
-    "AnyType",
-    "ColSpec",
-    "DataType",
-    "Example",
-    "Model",
-    "ModelInfo",
-    "ModelSignature",
-    "ParamSchema",
-    "ParamSpec",
-    "Schema",
-    "TensorSpec",
-    "infer_signature",
-]
+# The signature types are re-exported whole (the "as" form marks a re-export): _signature.__all__.
+from eventlog.models._signature import AnyType as AnyType
+from eventlog.models._signature import ColSpec as ColSpec
+from eventlog.models._signature import DataType as DataType
+from eventlog.models._signature import ModelSignature as ModelSignature
+from eventlog.models._signature import ParamSchema as ParamSchema
+from eventlog.models._signature import ParamSpec as ParamSpec
+from eventlog.models._signature import Schema as Schema
+from eventlog.models._signature import TensorSpec as TensorSpec
+from eventlog.models._signature import infer_signature as infer_signature
+
+__all__ = ["MLMODEL_FILE_NAME", "Example", "Model", "ModelInfo", *_signature.__all__]

@@ -88,11 +88,9 @@ class ColSpec:
         return d
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, ColSpec) and (self.type, self.name, self.required) == (
-            other.type,
-            other.name,
-            other.required,
-        )
+        if not isinstance(other, ColSpec):
+            return False
+        return (self.type, self.name, self.required) == (other.type, other.name, other.required)
 
     def __repr__(self) -> str:
         required = "required" if self.required else "optional"
@@ -124,11 +122,9 @@ class TensorSpec:
         return {"name": self.name, "type": "tensor", "tensor-spec": spec}
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, TensorSpec) and (self.type, self.shape, self.name) == (
-            other.type,
-            other.shape,
-            other.name,
-        )
+        if not isinstance(other, TensorSpec):
+            return False
+        return (self.type, self.shape, self.name) == (other.type, other.shape, other.name)
 
     def __repr__(self) -> str:
         tensor = f"Tensor({self.type.name!r}, {self.shape!r})"

@@ -21,6 +21,7 @@ import pickle
 from typing import Any
 
 from eventlog._autolog._config import autologging_integration
+from eventlog.models import _flavor
 
 __all__ = [
     "FLAVOR_NAME",
@@ -60,22 +61,11 @@ def _default_serialization_format() -> str:
 
 
 def get_default_pip_requirements(include_cloudpickle: bool = False, include_skops: bool = False) -> list[str]:
-    from eventlog.models._env import pinned_requirement
-
-    requirements = [pinned_requirement("scikit-learn")]
-    if include_cloudpickle:
-        requirements.append(pinned_requirement("cloudpickle"))
-    if include_skops:
-        requirements.append(pinned_requirement("skops"))
-    return requirements
+    return _flavor.default_pip_requirements("scikit-learn", include_cloudpickle, include_skops)
 
 
 def get_default_conda_env(include_cloudpickle: bool = False, include_skops: bool = False) -> dict[str, Any]:
-    from eventlog.models._env import _conda_env, pinned_requirement
-
-    return _conda_env(
-        [pinned_requirement("eventlog"), *get_default_pip_requirements(include_cloudpickle, include_skops)]
-    )
+    return _flavor.default_conda_env(get_default_pip_requirements(include_cloudpickle, include_skops))
 
 
 class SklearnCustomModelPicklingError(pickle.PicklingError):
@@ -98,6 +88,23 @@ def _check_format(serialization_format: str) -> None:
             f"following supported formats: {SUPPORTED_SERIALIZATION_FORMATS}.",
             error_code="INVALID_PARAMETER_VALUE",
         )
+
+
+def _warn_unsafe_format(models: str) -> None:
+    """The warning of a pickle or cloudpickle save (``models``: what is saved, as the message says it)."""
+    _logger.warning(
+        "Saving %s in the pickle or cloudpickle format requires exercising caution because these formats "
+        "rely on Python's object serialization mechanism, which can execute arbitrary code during "
+        "deserialization. The recommended safe alternative is the 'skops' format. For more information, "
+        "see: https://scikit-learn.org/stable/model_persistence.html",
+        models,
+    )
+
+
+def _data_file(serialization_format: str) -> str:
+    if serialization_format == SERIALIZATION_FORMAT_SKOPS:
+        return _SKOPS_MODEL_DATA_SUBPATH
+    return _PICKLE_MODEL_DATA_SUBPATH
 
 
 def _dump(sk_model: Any, output_path: str, serialization_format: str, skops_trusted_types: Any) -> None:
@@ -153,6 +160,118 @@ def _load_from_file(path: str, serialization_format: str, skops_trusted_types: A
         return cloudpickle.load(fh)
 
 
+class _SklearnModelWrapper:
+    _CUSTOM_PREDICT_FNS = ("predict_proba", "predict_log_proba", "predict_joint_log_proba", "score")
+
+    def __init__(self, sklearn_model: Any) -> None:
+        self.sklearn_model = sklearn_model
+        for name in self._CUSTOM_PREDICT_FNS:
+            fn = getattr(sklearn_model, name, None)
+            if fn is not None:
+                setattr(self, name, fn)
+
+    def get_raw_model(self) -> Any:
+        return self.sklearn_model
+
+    def predict(self, data: Any, params: dict[str, Any] | None = None) -> Any:
+        return self.sklearn_model.predict(data)
+
+
+class _SklearnFlavor(_flavor.Flavor):
+    """A scikit-learn model in ``model.pkl`` (pickle, cloudpickle) or ``model.skops``."""
+
+    name = FLAVOR_NAME
+    loader_module = __name__
+    wrapper = _SklearnModelWrapper
+
+    def __init__(
+        self,
+        sk_model: Any,
+        serialization_format: str | None,
+        pyfunc_predict_fn: str,
+        skops_trusted_types: list[str] | None,
+    ) -> None:
+        import sklearn
+
+        super().__init__(sk_model)
+        self.sklearn_version = sklearn.__version__
+        self.serialization_format = serialization_format or _default_serialization_format()
+        _check_format(self.serialization_format)
+        if self.serialization_format != SERIALIZATION_FORMAT_SKOPS:
+            _warn_unsafe_format("scikit-learn models")
+        self.pyfunc_predict_fn = pyfunc_predict_fn
+        self.skops_trusted_types = skops_trusted_types
+
+    def write(self, path: str) -> str:
+        data = _data_file(self.serialization_format)
+        _dump(self.model, os.path.join(path, data), self.serialization_format, self.skops_trusted_types)
+        return data
+
+    def pyfunc_conf(self, data: str) -> dict[str, Any] | None:
+        if hasattr(self.model, self.pyfunc_predict_fn):
+            return {"model_path": data, "predict_fn": self.pyfunc_predict_fn}
+        _logger.warning(
+            "Model was missing function: %s. Not logging python_function flavor!", self.pyfunc_predict_fn
+        )
+        return None
+
+    def flavor_conf(self, data: str, code: str | None) -> dict[str, Any]:
+        return {
+            "pickled_model": data,
+            "sklearn_version": self.sklearn_version,
+            "serialization_format": self.serialization_format,
+            "code": code,
+            "skops_trusted_types": self.skops_trusted_types,
+        }
+
+    def default_requirements(self, data_path: str) -> list[str]:
+        skops = self.serialization_format == SERIALIZATION_FORMAT_SKOPS
+        defaults = get_default_pip_requirements(
+            include_cloudpickle=self.serialization_format == SERIALIZATION_FORMAT_CLOUDPICKLE,
+            include_skops=skops,
+        )
+        if skops:
+            return defaults
+        from eventlog.models._env import pickle_requirements
+
+        # A pickle may refer to other packages' classes: their distributions are required too.
+        return sorted(set(defaults) | set(pickle_requirements(data_path)))
+
+    @classmethod
+    def load(cls, model_dir: str, conf: dict[str, Any]) -> Any:
+        return _load_from_file(
+            os.path.join(model_dir, conf["pickled_model"]),
+            conf.get("serialization_format", SERIALIZATION_FORMAT_PICKLE),
+            conf.get("skops_trusted_types"),
+        )
+
+    @classmethod
+    def load_pyfunc(cls, path: str) -> Any:
+        # ``path`` is the model directory (the python_function section names the file as model_path)
+        # or the file; a model without the sklearn section is taken to be a pickle.
+        from eventlog.exceptions import MlflowException
+        from eventlog.models._model import flavor_configuration
+
+        model_dir = os.path.dirname(path) if os.path.isfile(path) else path
+        try:
+            conf = flavor_configuration(model_dir, FLAVOR_NAME)
+        except MlflowException:
+            _logger.warning(
+                "Could not find scikit-learn flavor configuration during model loading process. Assuming "
+                "'pickle' serialization format."
+            )
+            conf = {}
+        if not os.path.isfile(path):
+            path = os.path.join(path, flavor_configuration(path, "python_function")["model_path"])
+        return _SklearnModelWrapper(
+            _load_from_file(
+                path,
+                conf.get("serialization_format", SERIALIZATION_FORMAT_PICKLE),
+                conf.get("skops_trusted_types"),
+            )
+        )
+
+
 def save_model(
     sk_model: Any,
     path: str,
@@ -170,78 +289,7 @@ def save_model(
     extra_files: list[str] | None = None,
 ) -> None:
     """Save a scikit-learn model to a local directory (which must not exist, or be empty)."""
-    import sklearn
-
-    from eventlog.models._env import pickle_requirements, validate_env_arguments, write_environment
-    from eventlog.models._example import save_example
-    from eventlog.models._model import (
-        MLMODEL_FILE_NAME,
-        Model,
-        add_pyfunc_flavor,
-        copy_code_paths,
-        copy_extra_files,
-        directory_size,
-        prepare_save_path,
-    )
-    from eventlog.models._signature import signature_from_example
-
-    validate_env_arguments(conda_env, pip_requirements, extra_pip_requirements)
-    serialization_format = serialization_format or _default_serialization_format()
-    _check_format(serialization_format)
-    if serialization_format != SERIALIZATION_FORMAT_SKOPS:
-        _logger.warning(
-            "Saving scikit-learn models in the pickle or cloudpickle format requires exercising caution "
-            "because these formats rely on Python's object serialization mechanism, which can execute "
-            "arbitrary code during deserialization. The recommended safe alternative is the 'skops' format. "
-            "For more information, see: https://scikit-learn.org/stable/model_persistence.html"
-        )
-    path = prepare_save_path(path)
-    code = copy_code_paths(code_paths, path)
-    model = mlflow_model if mlflow_model is not None else Model()
-    example = save_example(model, input_example, path)
-    if signature is None and example is not None:
-        signature = signature_from_example(example, _SklearnModelWrapper(sk_model).predict)
-    elif signature is False:
-        signature = None
-    if signature is not None:
-        model.signature = signature
-    if metadata is not None:
-        model.metadata = metadata
-    subpath = (
-        _SKOPS_MODEL_DATA_SUBPATH
-        if serialization_format == SERIALIZATION_FORMAT_SKOPS
-        else _PICKLE_MODEL_DATA_SUBPATH
-    )
-    data_path = os.path.join(path, subpath)
-    _dump(sk_model, data_path, serialization_format, skops_trusted_types)
-    extra = copy_extra_files(extra_files, path)
-    if hasattr(sk_model, pyfunc_predict_fn):
-        add_pyfunc_flavor(
-            model, "eventlog.sklearn", code=code, model_path=subpath, predict_fn=pyfunc_predict_fn
-        )
-    else:
-        _logger.warning(
-            "Model was missing function: %s. Not logging python_function flavor!", pyfunc_predict_fn
-        )
-    model.add_flavor(
-        FLAVOR_NAME,
-        pickled_model=subpath,
-        sklearn_version=sklearn.__version__,
-        serialization_format=serialization_format,
-        code=code,
-        skops_trusted_types=skops_trusted_types,
-        **extra,
-    )
-    model.model_size_bytes = directory_size(path)
-    model.save(os.path.join(path, MLMODEL_FILE_NAME))
-    defaults = get_default_pip_requirements(
-        include_cloudpickle=serialization_format == SERIALIZATION_FORMAT_CLOUDPICKLE,
-        include_skops=serialization_format == SERIALIZATION_FORMAT_SKOPS,
-    )
-    if conda_env is None and pip_requirements is None and serialization_format != SERIALIZATION_FORMAT_SKOPS:
-        inferred = pickle_requirements(data_path)
-        defaults = sorted(set(defaults) | set(inferred))
-    write_environment(path, defaults, conda_env, pip_requirements, extra_pip_requirements)
+    _flavor.save_model(_SklearnFlavor, **locals())
 
 
 def log_model(
@@ -271,81 +319,18 @@ def log_model(
     """Log a scikit-learn model under ``name`` (default ``model``) in the active run's artifacts.
 
     ``params``, ``tags``, ``model_type``, ``step`` and ``model_id`` describe MLflow 3 LoggedModel
-    entities, which eventlog does not have: they are accepted and ignored.
+    entities, which eventlog does not have: they are accepted and ignored, as are extra keywords.
     """
-    from eventlog.models._model import log_model as _log
-
-    return _log(
-        save_model,
-        name,
-        artifact_path,
-        registered_model_name=registered_model_name,
-        metadata=metadata,
-        sk_model=sk_model,
-        conda_env=conda_env,
-        code_paths=code_paths,
-        serialization_format=serialization_format,
-        signature=signature,
-        input_example=input_example,
-        pip_requirements=pip_requirements,
-        extra_pip_requirements=extra_pip_requirements,
-        pyfunc_predict_fn=pyfunc_predict_fn,
-        extra_files=extra_files,
-        skops_trusted_types=skops_trusted_types,
-    )
+    return _flavor.log_model(save_model, **locals())
 
 
 def load_model(model_uri: str, dst_path: str | None = None) -> Any:
     """Load a scikit-learn model from ``runs:/<run_id>/<path>``, a local path or a URL."""
-    from eventlog.models._model import add_code_to_sys_path, download_model, flavor_configuration
-
-    local = download_model(model_uri, dst_path)
-    conf = flavor_configuration(local, FLAVOR_NAME)
-    add_code_to_sys_path(local, conf)
-    return _load_from_file(
-        os.path.join(local, conf["pickled_model"]),
-        conf.get("serialization_format", SERIALIZATION_FORMAT_PICKLE),
-        conf.get("skops_trusted_types"),
-    )
+    return _flavor.load_model(_SklearnFlavor, model_uri, dst_path)
 
 
-def _load_pyfunc(path: str) -> Any:
-    """The python_function loader (``mlflow.pyfunc.load_model`` calls it for our MLmodel files)."""
-    from eventlog.exceptions import MlflowException
-    from eventlog.models._model import flavor_configuration
-
-    model_dir = os.path.dirname(path) if os.path.isfile(path) else path
-    try:
-        conf = flavor_configuration(model_dir, FLAVOR_NAME)
-        serialization_format = conf.get("serialization_format", SERIALIZATION_FORMAT_PICKLE)
-        trusted = conf.get("skops_trusted_types")
-    except MlflowException:
-        _logger.warning(
-            "Could not find scikit-learn flavor configuration during model loading process. Assuming "
-            "'pickle' serialization format."
-        )
-        serialization_format, trusted = SERIALIZATION_FORMAT_PICKLE, None
-    if not os.path.isfile(path):
-        pyfunc_conf = flavor_configuration(path, "python_function")
-        path = os.path.join(path, pyfunc_conf["model_path"])
-    return _SklearnModelWrapper(_load_from_file(path, serialization_format, trusted))
-
-
-class _SklearnModelWrapper:
-    _CUSTOM_PREDICT_FNS = ("predict_proba", "predict_log_proba", "predict_joint_log_proba", "score")
-
-    def __init__(self, sklearn_model: Any) -> None:
-        self.sklearn_model = sklearn_model
-        for name in self._CUSTOM_PREDICT_FNS:
-            fn = getattr(sklearn_model, name, None)
-            if fn is not None:
-                setattr(self, name, fn)
-
-    def get_raw_model(self) -> Any:
-        return self.sklearn_model
-
-    def predict(self, data: Any, params: dict[str, Any] | None = None) -> Any:
-        return self.sklearn_model.predict(data)
+# The python_function loader (``mlflow.pyfunc.load_model`` calls it for our MLmodel files).
+_load_pyfunc = _SklearnFlavor.load_pyfunc
 
 
 @autologging_integration(FLAVOR_NAME)
@@ -381,25 +366,7 @@ def autolog(
     ``log_datasets`` is accepted but eventlog records no dataset inputs; ``registered_model_name`` is
     ignored with a warning (there is no model registry).
     """
+    settings = dict(locals())  # the arguments, taken before anything else is bound
     from eventlog._autolog._sklearn import autolog_impl
 
-    if registered_model_name is not None:
-        _logger.warning(
-            "eventlog has no model registry: registered_model_name=%r is ignored.", registered_model_name
-        )
-    autolog_impl(
-        flavor_name=FLAVOR_NAME,
-        log_input_examples=log_input_examples,
-        log_model_signatures=log_model_signatures,
-        log_models=log_models,
-        log_datasets=log_datasets,
-        disable=disable,
-        exclusive=exclusive,
-        disable_for_unsupported_versions=disable_for_unsupported_versions,
-        silent=silent,
-        max_tuning_runs=max_tuning_runs,
-        log_post_training_metrics=log_post_training_metrics,
-        serialization_format=serialization_format,
-        pos_label=pos_label,
-        extra_tags=extra_tags,
-    )
+    _flavor.autolog(autolog_impl, settings)

@@ -1,11 +1,11 @@
 """One storage conformance suite, run on every backend: local disk, memory://, S3, GCS and Azure Blob.
 
 The cloud backends are real servers on 127.0.0.1 (moto, fake-gcs-server, Azurite; see conftest.py).
-What is checked on each: put-if-absent (DESIGN invariant 8: a second create raises ``FileExistsError`` and
-keeps the first content, 0-byte files included, 16 threads racing give one winner per round), publish /
-read / list (an absent directory lists empty; listings never stale across processes), read_many, delete,
-the artifact transfer round trip, and an end-to-end scenario: log with the fluent API, compact with the
-``eventlog compact`` command, search with a filter, log / list / download artifacts.
+What is checked on each: put-if-absent (docs/architecture.md, invariant 8: a second create raises
+``FileExistsError`` and keeps the first content, 0-byte files included, 16 threads racing give one winner per
+round), publish / read / list (an absent directory lists empty; listings never stale across processes),
+read_many, delete, the artifact transfer round trip, and an end-to-end scenario: log with the fluent API,
+compact with the ``eventlog compact`` command, search with a filter, log / list / download artifacts.
 """
 
 from __future__ import annotations

@@ -428,7 +428,7 @@ def search_experiments_filters(m: Any, ctx: Ctx) -> Any:
     out = [
         (ctx.text(f.replace(p, "<p>")), _names(m.search_experiments(filter_string=f), ctx)) for f in filters
     ]
-    # Not compared: OR, parentheses and IN, which eventlog accepts on purpose (DESIGN.md: "go beyond it").
+    # Not compared: OR, parentheses and IN, which eventlog accepts on purpose (README, "Searching runs").
     errors = [
         ctx.call(m.search_experiments, filter_string="foo.bar = 'a'"),
         ctx.call(m.search_experiments, filter_string="creation_time = 'x'"),

@@ -1,5 +1,5 @@
-"""Compaction under faults (DESIGN invariants 4, 5, 9): crashes at every step, SIGKILLed compactors,
-compactors racing in threads and in processes, damaged segments, slow writers.
+"""Compaction under faults (docs/architecture.md, invariants 4, 5, 9): crashes at every step, SIGKILLed
+compactors, compactors racing in threads and in processes, damaged segments, slow writers.
 
 Answers are compared with those of the same store read before the fault (or with an uncompacted copy):
 a fault may cost time, never an answer.
@@ -584,12 +584,12 @@ def test_two_compactor_processes_race_and_exactly_one_commits(tmp_path: Path) ->
 def test_gc_of_one_compactor_does_not_delete_the_files_of_a_running_one(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Regression (found here as a strict xfail; DESIGN invariant 5): the retention GC of one compactor
-    deleted the view files of another compactor still running, which then committed a view whose files
-    were gone, so every read of the stream failed. _remove_expired took a view directory no commit names
-    for abandoned once the time in its writer id was older than the retention (with --retention 0: at
-    once). Interleaving: B commits N+1; A starts, reads N+1 and writes views/N+2-A; B's GC runs; A
-    commits N+2. (Uncommitted directories now get a grace of their own, whatever the retention.)"""
+    """Regression (found here as a strict xfail; docs/architecture.md, invariant 5): the retention GC of one
+    compactor deleted the view files of another compactor still running, which then committed a view whose
+    files were gone, so every read of the stream failed. _remove_expired took a view directory no commit names
+    for abandoned once the time in its writer id was older than the retention (with --retention 0: at once).
+    Interleaving: B commits N+1; A starts, reads N+1 and writes views/N+2-A; B's GC runs; A commits N+2.
+    (Uncommitted directories now get a grace of their own, whatever the retention.)"""
     root = str(tmp_path / "store")
     experiment_ids, run_ids = small_store(root, rounds=1)
     stream = partition_stream(experiment_ids[0])
@@ -686,7 +686,7 @@ def test_damaged_segments_are_quarantined_reported_and_the_rest_folded(tmp_path:
     assert set(catalog["quarantined"]) == {rel for rel in damaged if rel.startswith("catalog/")}
     assert all(why for why in partition["quarantined"].values())
     assert partition["status"] == "committed"
-    assert partition["segments"] == len(list(Path(clean, rel_dir).iterdir()))  # the rest is folded
+    assert partition["segments"] == len(list(Path(clean, rel_dir).rglob("*.parquet")))  # the rest is folded
     location = open_location(root)
     for stream, doc_entry in ((partition_stream(experiment_id), partition), (catalog_stream(), catalog)):
         commit = latest_commit(location, stream)
@@ -807,14 +807,14 @@ def test_files_of_a_killed_compactor_are_collected_after_the_retention(
     real_put = location_module._local_put_if_absent
     calls: Counter[str] = Counter()
 
-    def killed_put(path: str, data: bytes) -> None:
+    def killed_put(path: str, data: bytes, **options: Any) -> None:
         if "/views/" in path:
             calls["view files"] += 1
             if calls["view files"] == 3:
                 # What SIGKILL leaves mid-put: the temp file written, no link, no cleanup ran.
                 Path(os.path.dirname(path), f".tmp-{uuid.uuid4().hex}").write_bytes(data[: len(data) // 2])
                 raise Crash("killed between writing the temp file and linking it")
-        real_put(path, data)
+        real_put(path, data, **options)
 
     monkeypatch.setattr(location_module, "_local_put_if_absent", killed_put)
     with pytest.raises(Crash):

@@ -1,8 +1,19 @@
-"""MLflow's search filter and order_by languages, evaluated with Polars over a wide frame.
+"""MLflow's search filter and order_by languages, evaluated over a wide frame of runs or experiments.
 
-Pipeline: tokenizer (``_lexer``) -> recursive-descent parser (``_parser``, raw tree in ``_ast``) ->
-binding to the runs or experiments vocabulary (``_bind``: MLflow's checks and error texts) -> bound tree
-(``Compare``/``And``/``Or``) -> Polars expression (``_polars``) or pure-Python evaluation (``_eval``).
+Pipeline: tokenizer (``_lexer``) -> recursive-descent parser (``_parser``, raw tree in ``_ast``, IN
+lists read by ``_pylist``) -> binding to the runs or experiments vocabulary (``_bind``: MLflow's checks
+and error texts) -> bound tree (``Compare``/``And``/``Or``). order_by clauses become ``OrderKey``
+objects (``_order``). A bound tree has three evaluators with one semantics:
+
+- ``_polars``: Polars expressions for filters and sort keys (``Filter.to_polars``,
+  :func:`order_by_exprs`), used by the lazy search over the view files (``views._search``) and by
+  ``search_experiments``;
+- ``_numpy``: vectorised evaluation and sorting over dictionary-encoded numpy columns, used by the
+  in-memory run search (``views._memory``); a comparison it cannot decide exactly raises its
+  ``Unsupported`` and the caller falls back to Polars;
+- ``_eval``: the pure-Python reference over one row (``Filter.matches``), which ``_numpy`` also uses to
+  decide each text comparison once per distinct value; LIKE/ILIKE matching for all three is in ``_like``.
+
 Nothing is ever evaluated as code.
 
 Wide-frame columns: ``attributes.<name>`` (runs: ``run_id run_name status user_id artifact_uri`` as
@@ -14,7 +25,8 @@ Every filter MLflow accepts gives MLflow's result. On top of that (rejected by M
 parentheses (AND binds tighter than OR), and ``IN``/``NOT IN`` for params, tags and all string
 attributes. Everything else raises ``FilterError`` with MLflow's message where MLflow has one.
 
-Polars is imported only when an expression is first built.
+Polars is imported only when an expression is first built, numpy only with ``_numpy`` (which this
+module does not import).
 """
 
 from __future__ import annotations
@@ -23,7 +35,7 @@ import importlib
 from collections.abc import Collection, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from eventlog.views.filter._ast import MATCH_ALL, And, Compare, Node, Or, columns_of
+from eventlog.views.filter._ast import MATCH_ALL, And, Compare, Node, Or, columns_of, conj
 from eventlog.views.filter._bind import Kind, Unrenderable, bind, render
 from eventlog.views.filter._errors import FilterError
 from eventlog.views.filter._eval import evaluate
@@ -32,23 +44,57 @@ from eventlog.views.filter._parser import parse_filter_text
 
 if TYPE_CHECKING:
     import polars as pl
-    from eventlog.views.filter._polars import SortSpec
+    from eventlog.views.filter._numpy import (
+        Column,
+        NumberColumn,
+        TextColumn,
+        Unsupported,
+        sort_rows,
+        text_column,
+    )
+    from eventlog.views.filter._numpy import evaluate as evaluate_columns
+    from eventlog.views.filter._polars import SortSpec, filter_expr
 
 __all__ = [
     "And",
+    "Column",
     "Compare",
     "Filter",
     "FilterError",
+    "Node",
+    "NumberColumn",
     "Or",
     "OrderKey",
     "SortSpec",
+    "TextColumn",
     "Unrenderable",
+    "Unsupported",
+    "columns_of",
+    "conj",
+    "evaluate_columns",
+    "filter_expr",
     "order_by_exprs",
     "parse_experiment_filter",
     "parse_order_by",
     "parse_search_filter",
+    "sort_rows",
+    "text_column",
     "with_tiebreakers",
 ]
+
+# Exported on first use (name -> (module, attribute)): these modules import Polars or numpy.
+_LAZY = {
+    "SortSpec": ("eventlog.views.filter._polars", "SortSpec"),
+    "filter_expr": ("eventlog.views.filter._polars", "filter_expr"),
+    # The numpy evaluation over dictionary-encoded columns (the in-memory search of views._memory).
+    "Column": ("eventlog.views.filter._numpy", "Column"),
+    "NumberColumn": ("eventlog.views.filter._numpy", "NumberColumn"),
+    "TextColumn": ("eventlog.views.filter._numpy", "TextColumn"),
+    "Unsupported": ("eventlog.views.filter._numpy", "Unsupported"),
+    "evaluate_columns": ("eventlog.views.filter._numpy", "evaluate"),
+    "sort_rows": ("eventlog.views.filter._numpy", "sort_rows"),
+    "text_column": ("eventlog.views.filter._numpy", "text_column"),
+}
 
 
 class Filter:
@@ -137,6 +183,10 @@ def order_by_exprs(keys: Sequence[OrderKey], available: Collection[str] | None =
 
 
 def __getattr__(name: str) -> Any:
-    if name == "SortSpec":
-        return importlib.import_module("eventlog.views.filter._polars").SortSpec
-    raise AttributeError(f"module 'eventlog.views.filter' has no attribute {name!r}")
+    found = _LAZY.get(name)
+    if found is None:
+        raise AttributeError(f"module 'eventlog.views.filter' has no attribute {name!r}")
+    module, attribute = found
+    value = getattr(importlib.import_module(module), attribute)
+    globals()[name] = value
+    return value

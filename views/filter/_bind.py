@@ -19,7 +19,6 @@ from eventlog.views.filter._ast import (
     MATCH_ALL,
     And,
     Compare,
-    DType,
     Node,
     Or,
     RawAnd,
@@ -97,15 +96,6 @@ _KEY_ALIASES = {
 }
 _PREFIX = {"metric": "metrics", "parameter": "params", "tag": "tags", "attribute": "attributes"}
 _INT64 = (-(2**63), 2**63 - 1)
-_INT_COLUMNS = frozenset(
-    {
-        "attributes.start_time",
-        "attributes.end_time",
-        "attributes.experiment_id",
-        "attributes.creation_time",
-        "attributes.last_update_time",
-    }
-)
 
 
 def translate_key_alias(key: str) -> str:
@@ -494,11 +484,3 @@ def render(node: Node, kind: Kind = "runs") -> str:
     return " AND ".join(
         f"({render(n, kind)})" if isinstance(n, (And, Or)) else render(n, kind) for n in node.items
     )
-
-
-def dtype_of(column: str) -> DType:
-    if column.startswith("metrics."):
-        return "float"
-    if column in _INT_COLUMNS:
-        return "int"
-    return "str"
