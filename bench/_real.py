@@ -185,6 +185,7 @@ class Written:
     wall_s: float
     rss_bytes: int
     settle_s: float  # how long the library's detached compactions of the store ran after the writer exited
+    committed: int | None = None  # streams with a committed view, the writer and its compactions done
 
     @property
     def rate(self) -> float:
@@ -314,11 +315,11 @@ def _write_rows(sizes: RealSizes, home: Path) -> tuple[Written | None, list[Row]
     try:
         _log(f"writing {sizes.write:,} runs through eventlog's MlflowClient ...")
         written = _write(EVENTLOG, home, sizes.write)
-        checked = _verify(written)
+        written = replace(written, committed=_verify(written)["committed"])
         _log(f"writing {sizes.write_mlflow:,} runs through MLflow's MlflowClient (sqlite) ...")
         with _scratch("write-mlflow") as scratch:
             ml = _write(MLFLOW, scratch, sizes.write_mlflow)
-        auto = checked["committed"]
+        auto = written.committed
         default = replace(
             default,
             eventlog=written.rate,
@@ -371,6 +372,26 @@ def _s3_options(endpoint: str) -> dict[str, Any]:
     }
 
 
+def _write_s3(runs: int, scratch: Path, endpoint: str) -> Written:
+    """The bucket (made with s3fs, as tests/cloud/conftest.py makes it), the write workload on a fresh
+    prefix of it, and the runs read back from S3."""
+    import fsspec
+
+    options = _s3_options(endpoint)
+    fs = fsspec.filesystem("s3", skip_instance_cache=True, **options)
+    if not fs.exists(S3_BUCKET):
+        fs.mkdir(S3_BUCKET)
+    env = {
+        "EVENTLOG_STORAGE_OPTIONS": json.dumps(options),
+        "AWS_EC2_METADATA_DISABLED": "true",  # never look for credentials on an instance
+        "NO_PROXY": ",".join(filter(None, [os.environ.get("NO_PROXY", ""), "127.0.0.1,localhost"])),
+    }
+    _log(f"writing {runs:,} runs to S3 (moto on {endpoint}) ...")
+    written = _write(EVENTLOG, scratch, runs, uri=f"s3://{S3_BUCKET}/real-{uuid.uuid4().hex[:12]}", env=env)
+    _verify(written, env)
+    return written
+
+
 def _s3_row(sizes: RealSizes) -> Row:
     """The write workload against moto's S3 server on 127.0.0.1, started here by scripts/emulators.py as
     the cloud tests start it (its own process group, stopped by its pid); the store and its options reach
@@ -388,26 +409,13 @@ def _s3_row(sizes: RealSizes) -> Row:
         sys.path.insert(0, str(gen.REPO))
     from scripts import emulators
 
-    emulator = None
     try:
         with _scratch("s3") as scratch:
             emulator = emulators.start_moto(scratch / "logs")
-            options = _s3_options(emulator.endpoint)
-            import fsspec
-
-            fs = fsspec.filesystem("s3", skip_instance_cache=True, **options)
-            if not fs.exists(S3_BUCKET):
-                fs.mkdir(S3_BUCKET)
-            env = {
-                "EVENTLOG_STORAGE_OPTIONS": json.dumps(options),
-                "AWS_EC2_METADATA_DISABLED": "true",  # never look for credentials on an instance
-                "NO_PROXY": ",".join(filter(None, [os.environ.get("NO_PROXY", ""), "127.0.0.1,localhost"])),
-            }
-            _log(f"writing {sizes.s3:,} runs to S3 (moto on {emulator.endpoint}) ...")
-            written = _write(
-                EVENTLOG, scratch, sizes.s3, uri=f"s3://{S3_BUCKET}/real-{uuid.uuid4().hex[:12]}", env=env
-            )
-            _verify(written, env)
+            try:
+                written = _write_s3(sizes.s3, scratch, emulator.endpoint)
+            finally:
+                emulator.stop()
         row = replace(
             row,
             eventlog=written.rate,
@@ -416,9 +424,6 @@ def _s3_row(sizes: RealSizes) -> Row:
         )
     except (RuntimeError, KeyError, ValueError, OSError) as exc:  # EmulatorError is a RuntimeError
         (row,) = _failed([row], exc)
-    finally:
-        if emulator is not None:
-            emulator.stop()
     return row
 
 
@@ -662,6 +667,8 @@ def _small_search_rows(sizes: RealSizes, written: Written | None, home: Path) ->
     what the library did on its own), against MLflow's sqlite database holding the same runs."""
     label = f"{_n(sizes.write)} runs as written"
     where = "the store the write workload left, no manual compaction"
+    if written is not None and written.committed:
+        where += f" ({written.committed} committed view(s) from the library's own compaction)"
     placeholders = [
         *_pending(label, where, FIRST_SEARCH_BUDGET_S, WARM_SEARCH_BUDGET_S),
         Row(f"get_run cold, {label}", "s", None, None, where, False, GET_RUN_BUDGET_S),

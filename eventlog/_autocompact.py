@@ -3,11 +3,12 @@ a detached child process, so that no logging call ever waits for it and the stor
 without anyone running ``eventlog compact``.
 
 The check runs on a daemon thread after a run-lifecycle write (at most once per ``CHECK_INTERVAL_S`` per
-partition and process); stores in this process's memory (``memory://``) are never auto-compacted. The
-threshold grows with the partition (``max(segments, runs // RUNS_PER_SEGMENT)``, or ``MAX_OPEN_BUCKETS``
-open buckets)
-so that a big partition is not rewritten for every few hundred new segments: the total work stays
-proportional to what is written, as in an LSM tree. Compaction is safe to race and to kill at any point
+partition and process), and once more when the process exits, after its last flush, with a low threshold
+(``EXIT_MIN_SEGMENTS``) so that a finished job leaves its partitions compact; stores in this process's
+memory (``memory://``) are never auto-compacted. The threshold grows with the partition
+(``max(segments, runs // RUNS_PER_SEGMENT)``, or ``MAX_OPEN_BUCKETS`` open buckets) so that a big
+partition is not rewritten for every few hundred new segments: the total work stays proportional to what
+is written, as in an LSM tree. Compaction is safe to race and to kill at any point
 (the commit protocol of ``eventlog.views``), so several processes that decide at once cost only CPU.
 """
 
@@ -30,6 +31,7 @@ _log = logging.getLogger(__name__)
 CHECK_INTERVAL_S = 2.0
 RUNS_PER_SEGMENT = 8  # a partition of R runs is compacted again after R / 8 new segments
 MAX_OPEN_BUCKETS = 32  # (minutes of writing) a reader lists one directory per open bucket
+EXIT_MIN_SEGMENTS = 16  # a process that ends leaves a tail of fewer segments than this uncompacted
 
 
 def _process_local(location: Location) -> bool:
@@ -59,21 +61,36 @@ class AutoCompactor:
             if now - self._checked.get(experiment_id, -CHECK_INTERVAL_S) < CHECK_INTERVAL_S:
                 return
             self._checked[experiment_id] = now
-            child = self._children.get(experiment_id)
-            if child is not None and child.poll() is None:
+            if self._running(experiment_id):
                 return  # the last one is still running
         threading.Thread(
             target=self._check, args=(experiment_id,), name="eventlog-auto-compact", daemon=True
         ).start()
 
-    def _check(self, experiment_id: str) -> None:
+    def at_exit(self) -> None:
+        """At the end of the process (after its last flush): leave the partitions it wrote to compact,
+        so the next process to read them — often right after a job — finds a short tail. A compaction
+        still running from earlier is left to finish; the child outlives this process."""
+        if not self.enabled:
+            return
+        with self._lock:
+            written = [e for e in self._checked if not self._running(e)]
+        for experiment_id in written:
+            self._check(experiment_id, minimum=EXIT_MIN_SEGMENTS)
+
+    def _running(self, experiment_id: str) -> bool:
+        child = self._children.get(experiment_id)
+        return child is not None and child.poll() is None
+
+    def _check(self, experiment_id: str, minimum: int | None = None) -> None:
         try:
             from eventlog.views import tail_stats
 
             tail, runs, buckets = tail_stats(self.location, experiment_id)
+            threshold = max(self.segments, runs // RUNS_PER_SEGMENT) if minimum is None else minimum
             # Many open buckets also call for a compaction (it seals them): a reader lists each one,
             # which on an object store is a request per bucket.
-            if tail >= max(self.segments, runs // RUNS_PER_SEGMENT) or buckets >= MAX_OPEN_BUCKETS:
+            if tail >= threshold or buckets >= MAX_OPEN_BUCKETS:
                 self._spawn(experiment_id)
         except Exception as exc:  # never let the tracker's housekeeping break the user's program
             _log.warning("eventlog: automatic compaction of experiment %s skipped: %s", experiment_id, exc)

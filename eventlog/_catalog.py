@@ -19,6 +19,7 @@ from __future__ import annotations
 import copy
 import json
 import threading
+import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
@@ -54,6 +55,7 @@ __all__ = ["DEFAULT_EXPERIMENT_ID", "DEFAULT_EXPERIMENT_NAME", "ExperimentCatalo
 DEFAULT_EXPERIMENT_ID = "0"
 DEFAULT_EXPERIMENT_NAME = "Default"
 _MAX_CLAIM_ATTEMPTS = 50
+RECENT_S = 1.0  # how old the catalog that a run creation checks its experiment against may be
 
 
 class ExperimentCatalog:
@@ -65,6 +67,7 @@ class ExperimentCatalog:
         self._next_id_hint = 1
         self._lock = threading.Lock()
         self._by_id: tuple[ExperimentTables, dict[str, Experiment]] | None = None
+        self._by_id_at = 0.0
 
     # -- reading ------------------------------------------------------------------------------------
     def tables(self) -> ExperimentTables:
@@ -84,9 +87,22 @@ class ExperimentCatalog:
         if known is None or known[0] is not tables:
             experiments = _to_entities(tables.experiments, tables.tags)
             known = self._by_id = (tables, {e.experiment_id: e for e in experiments})
+        self._by_id_at = time.monotonic()
         found = known[1].get(experiment_id)
         # A copy: callers get an entity of their own, as from a fresh read.
         return None if found is None else copy.deepcopy(found)
+
+    def find_recent(self, experiment_id: str) -> Experiment | None:
+        """``find``, answered from the catalog as this process read it less than ``RECENT_S`` ago, unless
+        this process changed the catalog since: the check each run creation makes. Another process's
+        change (say, deleting the experiment) is seen at most that much later; the fold still applies it
+        to the runs (a run created in a deleted experiment is deleted with it)."""
+        known = self._by_id
+        if known is not None and time.monotonic() - self._by_id_at < RECENT_S:
+            found = known[1].get(experiment_id)
+            if found is not None:
+                return copy.deepcopy(found)
+        return self.find(experiment_id)
 
     def get(self, experiment_id: str) -> Experiment:
         experiment = self.find(experiment_id)
@@ -118,6 +134,7 @@ class ExperimentCatalog:
         )
         try:
             self.location.put_if_absent(layout.name_claim(DEFAULT_EXPERIMENT_NAME, 0), claim)
+            self._by_id_at = 0.0  # this process changed the catalog: look again
         except FileExistsError:
             pass
 
@@ -142,6 +159,7 @@ class ExperimentCatalog:
                 self.location.put_if_absent(
                     layout.name_claim(name, generation), self.writer.encode_now(events)
                 )
+                self._by_id_at = 0.0  # this process changed the catalog: look again
             except FileExistsError:
                 continue  # another writer claimed this generation first: look again
             return experiment_id
@@ -202,6 +220,7 @@ class ExperimentCatalog:
             claim = self.writer.encode_now([ExperimentRenamed(experiment_id, new_name)])
             try:
                 self.location.put_if_absent(layout.name_claim(new_name, generation), claim)
+                self._by_id_at = 0.0  # this process changed the catalog: look again
             except FileExistsError:
                 continue
             return
@@ -226,17 +245,20 @@ class ExperimentCatalog:
         self.writer.write_now(
             [event], [layout.CATALOG_SEGMENTS, layout.partition_segments(event.experiment_id)]
         )
+        self._by_id_at = 0.0  # this process changed the catalog: look again
 
     def set_tag(self, experiment_id: str, key: str, value: str) -> None:
         _validation.validate_experiment_tag(key, value)
         self._require_active(experiment_id)
         self.writer.write_now([ExperimentTagSet(experiment_id, key, value)], [layout.CATALOG_SEGMENTS])
+        self._by_id_at = 0.0  # this process changed the catalog: look again
 
     def delete_tag(self, experiment_id: str, key: str) -> None:
         experiment = self._require_active(experiment_id)
         if key not in experiment.tags:
             raise ResourceDoesNotExist(f"No tag with name: {key} in experiment with id {experiment_id}")
         self.writer.write_now([ExperimentTagDeleted(experiment_id, key)], [layout.CATALOG_SEGMENTS])
+        self._by_id_at = 0.0  # this process changed the catalog: look again
 
     def _require_active(self, experiment_id: str) -> Experiment:
         experiment = self.get(experiment_id)

@@ -258,17 +258,9 @@ class MlflowClient(ArtifactClientMixin):
     ) -> PagedList[Run]:
         """MLflow's filter grammar, plus OR, parentheses, and IN / NOT IN for params, tags and string
         attributes. Pages are offsets into the ordered result, as in MLflow."""
-        from eventlog._run_search import search_runs
-
         ids = [experiment_ids] if isinstance(experiment_ids, (str, int)) else list(experiment_ids)
-        return search_runs(
-            self._store,
-            [str(e) for e in ids],
-            filter_string,
-            run_view_type,
-            max_results,
-            order_by,
-            page_token,
+        return self._store.search_runs(
+            [str(e) for e in ids], filter_string, run_view_type, max_results, order_by, page_token
         )
 
     def get_metric_history(self, run_id: str, key: str) -> list[Metric]:

@@ -10,36 +10,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from eventlog.entities import PagedList, Run, RunData, RunInfo, RunInputs, RunOutputs
+from eventlog.entities import Run, RunData, RunInfo, RunInputs, RunOutputs
 
 if TYPE_CHECKING:
-    from eventlog._store import TrackingStore
     from eventlog.views import RunPage
 
-__all__ = ["runs_from_page", "runs_of", "runs_to_pandas", "runs_to_polars", "search_runs"]
-
-
-def search_runs(
-    store: TrackingStore,
-    experiment_ids: Sequence[str],
-    filter_string: str | None = "",
-    run_view_type: int = 1,
-    max_results: int | None = 1000,
-    order_by: Sequence[str] | None = None,
-    page_token: str | bytes | None = None,
-) -> PagedList[Run]:
-    """``store.search_runs`` (kept for callers that still come this way)."""
-    return store.search_runs(experiment_ids, filter_string, run_view_type, max_results, order_by, page_token)
+__all__ = ["runs_from_page", "runs_of", "runs_to_pandas", "runs_to_polars"]
 
 
 def runs_of(page: RunPage) -> list[Run]:
     """The Run entities of a page of ``views.search_runs``, in the page's order."""
-    return _search_in_memory(page) if page.in_memory else runs_from_page(page)
-
-
-def _search_in_memory(page: RunPage) -> list[Run]:
-    # The runs of a page the in-memory search answered. A function of its own only so that a test can
-    # count in-memory searches (tests/views/test_memory_search.py patches it); it converts like any page.
     return runs_from_page(page)
 
 

@@ -1,15 +1,19 @@
 """The tracking store: MLflow's store operations on an event log.
 
 Writes become events (buffered by the writer, or published at once where MLflow callers expect the
-effect to be visible to other processes: experiments, run creation, run termination). Reads flush this
-process's buffer, then fold the segments with ``views`` (read your writes).
+effect to be visible to other processes: experiments, run termination — unless
+EVENTLOG_DURABILITY=interval). Creating a run writes nothing: it goes out with the next flush. Reads
+flush this process's buffer, then fold the segments with ``views`` (read your writes).
 """
 
 from __future__ import annotations
 
+import atexit
+import logging
 import os
 import threading
 import uuid
+import weakref
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -48,6 +52,8 @@ if TYPE_CHECKING:
     from eventlog.entities import PagedList
     from eventlog.views import RunTables
 
+_log = logging.getLogger(__name__)
+
 __all__ = ["RUN_NAME_TAG", "TrackingStore"]
 
 RUN_NAME_TAG = "mlflow.runName"
@@ -67,6 +73,8 @@ class TrackingStore:
         self.auto_compactor = AutoCompactor(
             location, enabled=settings.auto_compact, segments=settings.auto_compact_segments
         )
+        if self.auto_compactor.enabled:
+            atexit.register(_compact_at_exit, weakref.ref(self))
         self.cache = SegmentCache()
         self.catalog = ExperimentCatalog(
             location, self.writer, self.cache, _config.default_artifact_root(location)
@@ -75,6 +83,7 @@ class TrackingStore:
         self._ready_lock = threading.Lock()
         self._handles: dict[str, RunHandle] = {}
         self._handles_lock = threading.Lock()
+        self._just_loaded: tuple[str, RunTables] | None = None
         # MLFLOW_ENABLE_ASYNC_LOGGING: logging calls return RunOperations (read when the store is built).
         self.async_default = os.environ.get("MLFLOW_ENABLE_ASYNC_LOGGING", "").lower() in ("true", "1")
 
@@ -172,7 +181,9 @@ class TrackingStore:
     ) -> Run:
         experiment_id = _validation.validate_experiment_id(experiment_id)
         self.ready()
-        experiment = self.catalog.get(experiment_id)
+        experiment = self.catalog.find_recent(experiment_id)
+        if experiment is None:
+            raise ResourceDoesNotExist(f"No Experiment with id={experiment_id} exists")
         if experiment.lifecycle_stage != LifecycleStage.ACTIVE:
             raise InvalidParameterValue(
                 f"The experiment {experiment_id} must be in the 'active' state. "
@@ -268,7 +279,10 @@ class TrackingStore:
         if tables.runs.height == 0:
             raise ResourceDoesNotExist(f"Run with id={run_id} not found")
         deleted = tables.runs.get_column("lifecycle_stage")[0] == LifecycleStage.DELETED
-        return self._register(run_id, experiment_id, deleted=deleted, params=_params_of(tables))
+        handle = self._register(run_id, experiment_id, deleted=deleted, params=_params_of(tables))
+        # A get_run that just loaded the run answers from these tables (nothing was buffered for it).
+        self._just_loaded = (run_id, tables)
+        return handle
 
     def _find_partition(self, run_id: str) -> str | None:
         """The experiment whose partition holds ``run_id``, searched partition by partition."""
@@ -366,9 +380,15 @@ class TrackingStore:
 
     def get_run(self, run_id: str) -> Run:
         _validation.validate_run_id(run_id)
+        self._just_loaded = None
         handle = self.handle(run_id)
-        self.flush()
-        tables = self._run_tables(handle.experiment_id, run_id)
+        loaded, self._just_loaded = self._just_loaded, None
+        if loaded is not None and loaded[0] == run_id and not self.writer.has_buffered:
+            self.raise_background_error()
+            tables = loaded[1]  # read a moment ago by handle(), and nothing is waiting to be written
+        else:
+            self.flush()
+            tables = self._run_tables(handle.experiment_id, run_id)
         runs = runs_from_tables(tables)
         if not runs:
             raise ResourceDoesNotExist(f"Run with id={run_id} not found")
@@ -448,6 +468,19 @@ class TrackingStore:
         )
         token = None if page.next_offset is None else encode_page_token(page.next_offset)
         return PagedList(runs_of(page), token)
+
+
+def _compact_at_exit(ref: weakref.ref[TrackingStore]) -> None:
+    """Registered after the writers' exit flush, so it runs before it (atexit is last in, first out):
+    flush here, then let the auto-compactor look at what this process wrote."""
+    store = ref()
+    if store is None:
+        return
+    try:
+        store.writer.flush()
+        store.auto_compactor.at_exit()
+    except Exception as exc:  # the writer's own exit flush reports write errors; this is housekeeping
+        _log.debug("eventlog: no compaction at exit: %s", exc)
 
 
 def _params_of(tables: RunTables) -> dict[str, str]:

@@ -395,7 +395,12 @@ def _encode(
         tables.append(segment_table(n, columns))
     if len(events.seq):
         tables.append(_event_table(writer_id, events))
-    return split_by_experiment(tables)
+    # The experiments in order of first event (metrics first, as they come first in the segment).
+    seen: dict[str, None] = {}
+    if n:
+        seen.update(dict.fromkeys(run_experiment[i] for i in used_runs))
+    seen.update(dict.fromkeys(str(e) for e in events.columns["experiment_id"]))
+    return split_by_experiment(tables, list(seen))
 
 
 def _recode(codes: array[int]) -> tuple[np.ndarray, list[int]]:
@@ -403,8 +408,14 @@ def _recode(codes: array[int]) -> tuple[np.ndarray, list[int]]:
     those entries: a segment's dictionary holds its own runs, not every run the process has seen."""
     import numpy as np
 
-    used, inverse = np.unique(np.frombuffer(codes, dtype=np.int32), return_inverse=True)
-    return inverse.astype(np.int32, copy=False), used.tolist()
+    used, first, inverse = np.unique(
+        np.frombuffer(codes, dtype=np.int32), return_index=True, return_inverse=True
+    )
+    # Entries in order of first use: the codes follow, and so does the order of experiments in a flush.
+    order = np.argsort(first, kind="stable")
+    rank = np.empty_like(order)
+    rank[order] = np.arange(len(order))
+    return rank[inverse].astype(np.int32, copy=False), used[order].tolist()
 
 
 def _event_table(writer_id: str, events: _EventColumns) -> pa.Table:

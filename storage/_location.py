@@ -10,6 +10,7 @@ import errno
 import os
 import posixpath
 import threading
+import time
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -103,11 +104,7 @@ class Location:
     def list_names(self, rel_dir: str) -> list[str]:
         """Names (not paths) of the files directly under ``rel_dir``; an absent directory is empty."""
         if self.is_local:
-            try:
-                with os.scandir(self.full_path(rel_dir)) as entries:
-                    return sorted(e.name for e in entries if e.is_file() and not e.name.startswith(".tmp-"))
-            except (FileNotFoundError, NotADirectoryError):
-                return []
+            return list(_local_children(self.full_path(rel_dir))[0])
         listing = self._fresh_listing(rel_dir)
         names = [posixpath.basename(str(e["name"]).rstrip("/")) for e in listing if e.get("type") == "file"]
         return sorted(names)
@@ -116,18 +113,8 @@ class Location:
         """The names of the files and of the sub-directories directly under ``rel_dir``, from one listing
         (one request on an object store), each sorted; an absent directory is empty."""
         if self.is_local:
-            files: list[str] = []
-            dirs: list[str] = []
-            try:
-                with os.scandir(self.full_path(rel_dir)) as entries:
-                    for e in entries:
-                        if e.is_dir():
-                            dirs.append(e.name)
-                        elif not e.name.startswith(".tmp-"):
-                            files.append(e.name)
-            except (FileNotFoundError, NotADirectoryError):
-                pass
-            return sorted(files), sorted(dirs)
+            files, dirs = _local_children(self.full_path(rel_dir))
+            return list(files), list(dirs)
         listing = self._fresh_listing(rel_dir)
         names = [(posixpath.basename(str(e["name"]).rstrip("/")), e.get("type")) for e in listing]
         return (
@@ -135,14 +122,18 @@ class Location:
             sorted(n for n, kind in names if kind == "directory"),
         )
 
+    def stable_stamp(self, rel_dir: str) -> int | None:
+        """A token that changes whenever an entry is added to or removed from ``rel_dir``, or None when
+        there is none to trust: on local disk the directory's mtime once it is old enough that no change
+        can share its timestamp (``STABLE_AFTER_NS``); an absent directory is 0. Object stores have none."""
+        if not self.is_local:
+            return None
+        return _stable_mtime(self.full_path(rel_dir))
+
     def list_dirs(self, rel_dir: str) -> list[str]:
         """Names of the sub-directories directly under ``rel_dir``."""
         if self.is_local:
-            try:
-                with os.scandir(self.full_path(rel_dir)) as entries:
-                    return sorted(e.name for e in entries if e.is_dir())
-            except (FileNotFoundError, NotADirectoryError):
-                return []
+            return list(_local_children(self.full_path(rel_dir))[1])
         listing = self._fresh_listing(rel_dir)
         return sorted(
             posixpath.basename(str(e["name"]).rstrip("/")) for e in listing if e.get("type") == "directory"
@@ -283,13 +274,65 @@ def _driver_error(exc: Exception, path: str) -> Exception:
     return OSError(errno.EIO, message)
 
 
+# -- local listings ------------------------------------------------------------------------------------
+# A directory's mtime changes whenever an entry is added or removed, but only at the granularity of the
+# kernel's coarse clock (a few ms; seconds on some network filesystems). A listing is therefore reused
+# only while the directory's mtime is unchanged AND was already older than this when the listing was
+# made: a later change then necessarily carries a newer mtime. Listings of directories being written to
+# right now are always made afresh.
+STABLE_AFTER_NS = 2_000_000_000
+_LISTINGS: dict[str, tuple[int, tuple[str, ...], tuple[str, ...]]] = {}
+_LISTINGS_MAX = 4096
+_LISTINGS_LOCK = threading.Lock()
+
+
+def _stable_mtime(path: str) -> int | None:
+    try:
+        mtime = os.stat(path).st_mtime_ns
+    except (FileNotFoundError, NotADirectoryError):
+        return 0
+    return mtime if time.time_ns() - mtime > STABLE_AFTER_NS else None
+
+
+def _local_children(path: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(file names, directory names) directly under ``path``, sorted; temp files left out."""
+    stamp = _stable_mtime(path)
+    if stamp is not None:
+        cached = _LISTINGS.get(path)
+        if cached is not None and cached[0] == stamp:
+            return cached[1], cached[2]
+    files: list[str] = []
+    dirs: list[str] = []
+    try:
+        with os.scandir(path) as entries:
+            for e in entries:
+                if e.is_dir():
+                    dirs.append(e.name)
+                elif not e.name.startswith(".tmp-"):
+                    files.append(e.name)
+    except (FileNotFoundError, NotADirectoryError):
+        pass
+    found = (tuple(sorted(files)), tuple(sorted(dirs)))
+    if stamp:  # stamped before the scan: a change during it makes the next stamp differ
+        with _LISTINGS_LOCK:
+            if len(_LISTINGS) >= _LISTINGS_MAX:
+                _LISTINGS.clear()
+            _LISTINGS[path] = (stamp, *found)
+    return found
+
+
 def _local_put_if_absent(path: str, data: bytes, *, durable: bool = True) -> None:
     directory = os.path.dirname(path)
-    os.makedirs(directory, exist_ok=True)
     # Write a private temp file in the same directory, fsync it, then hard-link it to the final name:
     # link() fails with EEXIST instead of replacing, and the final name appears only with all its bytes.
+    # (Directories are made only when missing: no makedirs on every publish. Once the temp file is in
+    # it, a directory cannot be removed as empty under us.)
     tmp = os.path.join(directory, f".tmp-{uuid.uuid4().hex}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    except FileNotFoundError:
+        os.makedirs(directory, exist_ok=True)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)

@@ -541,7 +541,9 @@ def test_a_writer_killed_while_its_compaction_child_runs_loses_nothing_it_confir
     wait_quiet(store_uri)
     location = open_location(store_uri)
     stream = partition_stream(experiment_id)
-    assert committed_versions(location, stream) == [1]
+    # The child committed (a second child, started by a check just before the kill, may have too).
+    versions = committed_versions(location, stream)
+    assert versions and versions == list(range(1, len(versions) + 1))
 
     confirmed = writer.confirmed()
     assert confirmed and len(confirmed) < 500

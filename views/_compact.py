@@ -62,7 +62,7 @@ READ_BATCH = 1024  # segments read, conformed and split together
 # readers stop listing them. A writer whose clock is further behind, or whose publish took longer, lands
 # in a sealed bucket late; compaction finds such a segment (seal records) and folds it then: it is
 # delayed, never lost.
-DEFAULT_SEAL_GRACE_S = 120.0
+DEFAULT_SEAL_GRACE_S = 60.0
 
 Progress = Callable[[int, int], None]  # (segments done, segments total)
 

@@ -20,7 +20,8 @@ is one of:
 Arrow arrays are built from buffers, never with ``pa.array`` or ``pa.scalar``: those import pandas (when it
 is installed) to check whether they were handed a pandas object — about 35 MB and 0.15 s in every logging
 process — and a Polars round trip would cost a millisecond per small flush. numpy and pyarrow are imported
-when a segment is first encoded, so importing this module (and ``eventlog``) stays cheap.
+when a segment is first encoded, so importing this module stays cheap (the writer imports it at its first
+flush, not at ``import eventlog``).
 """
 
 from __future__ import annotations
@@ -91,14 +92,20 @@ def segment_table(n: int, columns: Mapping[str, Column]) -> pa.Table:
     return pa.Table.from_arrays(arrays, schema=schema)
 
 
-def split_by_experiment(tables: Sequence[pa.Table]) -> list[tuple[str, pa.Table]]:
-    """``tables`` (segment tables, in order) as one table per experiment partition, in order of each
-    experiment's first event: what one flush publishes."""
+def split_by_experiment(
+    tables: Sequence[pa.Table], experiments: Sequence[str] | None = None
+) -> list[tuple[str, pa.Table]]:
+    """``tables`` (segment tables, in order; at least one) as one table per experiment partition, in order
+    of each experiment's first event: what one flush publishes. A caller that knows the experiments (in
+    that order) passes them and saves a pass over the column."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
+    if not tables:
+        raise ValueError("no segment tables to split")
     table = pa.concat_tables(tables) if len(tables) > 1 else tables[0]
-    experiments = table.column("experiment_id").unique().to_pylist()
+    if experiments is None:
+        experiments = table.column("experiment_id").unique().to_pylist()
     if len(experiments) == 1:
         return [(str(experiments[0]), table)]
     return [(str(e), table.filter(pc.equal(table.column("experiment_id"), e))) for e in experiments]
@@ -109,12 +116,17 @@ def segment_bytes(table: pa.Table) -> bytes:
     import pyarrow.parquet as pq
 
     sink = io.BytesIO()
-    codec = "zstd" if table.num_rows >= ZSTD_MIN_ROWS else "snappy"
-    pq.write_table(table, sink, compression=codec)
+    if table.num_rows >= ZSTD_MIN_ROWS:
+        pq.write_table(table, sink, compression="zstd")
+    else:
+        # A small segment (a run's few events): no dictionary pages and no stored Arrow schema (its
+        # Parquet types read back as the same Arrow types) make it smaller and quicker to write.
+        pq.write_table(table, sink, compression="snappy", use_dictionary=False, store_schema=False)
     return sink.getvalue()
 
 
 # -- columns ------------------------------------------------------------------------------------------------
+_SMALL = 256  # rows up to which a coded text column is built from its strings
 def _arrow(spec: Column, arrow_type: pa.DataType, n: int) -> pa.Array | None:
     """The Arrow array of one column (None: all null)."""
     import numpy as np
@@ -127,6 +139,10 @@ def _arrow(spec: Column, arrow_type: pa.DataType, n: int) -> pa.Array | None:
     if isinstance(spec, Coded):
         if arrow_type != pa.string():
             raise TypeError(f"coded text for a {arrow_type} column")
+        if n <= _SMALL and spec.nulls is None:
+            # A few rows (a run's end): the strings themselves cost less than a dictionary and its cast.
+            dictionary = spec.dictionary
+            return _column([dictionary[c] for c in _as_numpy(spec.codes, np.int64).tolist()], arrow_type)
         return _decoded(spec.codes, spec.dictionary, spec.nulls)
     if isinstance(spec, range):
         return _numbers(np.arange(spec.start, spec.stop, spec.step, dtype=np.int64), arrow_type, None)
@@ -195,6 +211,13 @@ def _decoded(codes: Any, dictionary: Sequence[str], nulls: np.ndarray | None) ->
 
 def _column(values: list[object], arrow_type: pa.DataType) -> pa.Array:
     """A string, int64 or float64 array from a list that may hold None."""
+    if len(values) <= _SMALL:
+        return _small_column(values, arrow_type)
+    return _column_arrays(values, arrow_type)
+
+
+def _column_arrays(values: list[object], arrow_type: pa.DataType) -> pa.Array:
+    """``_column`` through numpy: for many values."""
     import numpy as np
     import pyarrow as pa
 
@@ -208,6 +231,35 @@ def _column(values: list[object], arrow_type: pa.DataType) -> pa.Array:
         return _strings(n, validity, offsets, b"".join(encoded))
     dtype = np.float64 if arrow_type == pa.float64() else np.int64
     numbers = np.fromiter((0 if v is None else v for v in values), dtype=dtype, count=n)
+    return pa.Array.from_buffers(arrow_type, n, [validity, pa.py_buffer(numbers)])
+
+
+def _small_column(values: list[object], arrow_type: pa.DataType) -> pa.Array:
+    """``_column`` for a few values (a run's start or end): the buffers built in plain Python, which for
+    tens of values costs a fraction of numpy's per-call overhead."""
+    import pyarrow as pa
+
+    n = len(values)
+    validity = None
+    if None in values:
+        bitmap = bytearray((n + 7) // 8)
+        for i, v in enumerate(values):
+            if v is not None:
+                bitmap[i >> 3] |= 1 << (i & 7)
+        validity = pa.py_buffer(bitmap)
+    if arrow_type == pa.string():
+        encoded = [b"" if v is None else str(v).encode() for v in values]
+        offsets = array("i", [0])
+        total = 0
+        for item in encoded:
+            total += len(item)
+            offsets.append(total)
+        if total >= 2**31:  # beyond 32-bit offsets: the general path
+            return _column_arrays(values, arrow_type)
+        buffers = [validity, pa.py_buffer(offsets), pa.py_buffer(b"".join(encoded))]
+        return pa.Array.from_buffers(arrow_type, n, buffers)
+    typecode = "d" if arrow_type == pa.float64() else "q"
+    numbers = array(typecode, [0 if v is None else v for v in values])  # type: ignore[misc]
     return pa.Array.from_buffers(arrow_type, n, [validity, pa.py_buffer(numbers)])
 
 

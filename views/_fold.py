@@ -100,6 +100,10 @@ class EventParts:
     kv: pl.DataFrame
     others: pl.DataFrame
 
+    @property
+    def empty(self) -> bool:
+        return not (self.metrics.height or self.kv.height or self.others.height)
+
     @staticmethod
     def concat(parts: list[EventParts]) -> EventParts:
         return EventParts(

@@ -7,6 +7,7 @@ Parquet stores in a few bits.
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING, Final
 
 if TYPE_CHECKING:
@@ -89,7 +90,9 @@ COLUMNS: Final = (
 ORDER_KEY: Final = ("timestamp", "writer", "seq")
 
 
+@functools.cache
 def segment_schema() -> pa.Schema:
+    """The Arrow schema of a segment (built once: every flush asks for it)."""
     import pyarrow as pa
 
     types = {"string": pa.string(), "int64": pa.int64(), "float64": pa.float64()}

@@ -208,6 +208,11 @@ class SegmentCache:
                 return batch  # everything was read just now, in order
         return _concat([found[rel] for rel in rels if rel in found])
 
+    def holds(self, rel: str) -> bool:
+        """Whether the file at ``rel`` is held in memory already."""
+        with self._lock:
+            return rel in self._frames
+
     def read_table(self, location: Location, rel: str) -> pl.DataFrame:
         with self._lock:
             frame = self._frames.get(rel)
@@ -252,9 +257,18 @@ def _read_table(location: Location, rel: str) -> pl.DataFrame:
 
 
 def segment_paths(location: Location, rel_dir: str) -> list[str]:
-    return [
-        f"{rel_dir}/{n}" for n in location.list_names(rel_dir) if _layout.parse_segment_name(n) is not None
-    ]
+    """Every segment under ``rel_dir``: its flat segments and those in its bucket directories (all of
+    them, sealed or not — for tools and tests that look at every file; reads use ``snapshot``)."""
+    files, dirs = location.list_children(rel_dir)
+    rels = [f"{rel_dir}/{n}" for n in files if _layout.parse_segment_name(n) is not None]
+    for bucket in dirs:
+        if _layout.is_bucket(bucket):
+            rels.extend(
+                f"{rel_dir}/{bucket}/{n}"
+                for n in location.list_names(f"{rel_dir}/{bucket}")
+                if _layout.parse_segment_name(n) is not None
+            )
+    return rels
 
 
 def read_events(location: Location, rel_dir: str, cache: SegmentCache | None = None) -> pl.DataFrame:
@@ -274,11 +288,48 @@ def snapshot(location: Location, stream: Stream) -> Snapshot:
     # Commit first, listing second: a segment folded by a commit made in between is then in both the
     # commit and the listing, and is left out of the tail, so nothing is counted twice or missed.
     commit = latest_commit(location, stream)
-    listed = stream.list_segments(location, commit.sealed_before if commit is not None else None)
+    sealed_before = commit.sealed_before if commit is not None else None
+    # Where every directory the listing reads is unchanged (local disk: stable mtimes), the snapshot is
+    # the one computed last time: a warm read costs a few stats, not a listing of the open buckets.
+    stamps = _listing_stamps(location, stream, sealed_before)
+    key = None if stamps is None else (location.uri, stream.name, commit.version if commit else None, stamps)
+    if key is not None:
+        found = _SNAPSHOTS.get(key)
+        if found is not None:
+            return found
+    listed = stream.list_segments(location, sealed_before)
     if commit is None:
-        return Snapshot(None, tuple(listed))
-    done = commit.folded.keys() | commit.quarantined.keys()
-    return Snapshot(commit, tuple(rel for rel in listed if rel not in done))
+        snap = Snapshot(None, tuple(listed))
+    else:
+        done = commit.folded.keys() | commit.quarantined.keys()
+        snap = Snapshot(commit, tuple(rel for rel in listed if rel not in done))
+    if key is not None:
+        with _SNAPSHOTS_LOCK:
+            if len(_SNAPSHOTS) >= 256:
+                _SNAPSHOTS.clear()
+            _SNAPSHOTS[key] = snap
+    return snap
+
+
+_SNAPSHOTS: dict[tuple[object, ...], Snapshot] = {}
+_SNAPSHOTS_LOCK = threading.Lock()
+
+
+def _listing_stamps(location: Location, stream: Stream, sealed_before: int | None) -> tuple[int, ...] | None:
+    """The stable stamps of every directory a listing of ``stream`` reads, or None if one has none."""
+    if stream.kind != "partition":
+        return None
+    directory = f"{stream.name}/segments"
+    top = location.stable_stamp(directory)
+    if top is None:
+        return None
+    stamps = [top]
+    for bucket in stream.open_buckets(location.list_dirs(directory), sealed_before):
+        stamp = location.stable_stamp(f"{directory}/{bucket}")
+        if stamp is None:
+            return None
+        stamps.append(stamp)
+    return tuple(stamps)
 
 
 def tail_stats(location: Location, experiment_id: str) -> tuple[int, int, int]:
@@ -347,11 +398,16 @@ def partition_tables(
     snap = snapshot(location, partition_stream(experiment_id))
     if snap.commit is not None and not snap.tail and run_ids is None and metric_key is None:
         return _view_tables(location, snap.commit, cache, history)
+    few_runs = snap.commit is not None and run_ids is not None and metric_key is None and not history
+    if few_runs and not snap.tail:
+        return _view_rows(location, snap.commit, run_ids, cache)  # type: ignore[arg-type]
+    tail = _filter_parts(split_events(_read(location, snap.tail, cache)), run_ids, metric_key)
+    if few_runs and tail.empty:
+        # A few runs the tail does not touch (get_run, a resumed run): their rows of the committed view
+        # are final. Read just those from the run-major tables instead of the partition's whole state.
+        return _view_rows(location, snap.commit, run_ids, cache)  # type: ignore[arg-type]
     parts = EventParts.concat(
-        [
-            _filter_parts(_state_parts(location, snap.commit, cache), run_ids, metric_key),
-            _filter_parts(split_events(_read(location, snap.tail, cache)), run_ids, metric_key),
-        ]
+        [_filter_parts(_state_parts(location, snap.commit, cache), run_ids, metric_key), tail]
     )
     tables = fold_run_parts(parts, history=history)
     if not history or snap.commit is None or not snap.commit.history:
@@ -380,6 +436,38 @@ def committed_history(
     if not frames:
         return HISTORY_SCHEMA.to_frame()
     return pl.concat(frames)
+
+
+def _view_rows(
+    location: Location, commit: Commit, run_ids: Sequence[str], cache: SegmentCache | None
+) -> RunTables:
+    """The view's rows of ``run_ids``. On local disk each table is scanned with a predicate on run_id,
+    which its Parquet statistics turn into reading only the row groups that hold those runs (the runs
+    table and the ``*_by_run`` copies are in run_id order)."""
+    ids = list(run_ids)
+    wanted = pl.col("run_id") == ids[0] if len(ids) == 1 else pl.col("run_id").is_in(ids)
+
+    def rows(name: str, fallback: str | None = None) -> pl.DataFrame:
+        table = name if name in commit.tables else (fallback or name)
+        rel = commit.tables[table]
+        local = location.local_path(rel)
+        if local is not None and (cache is None or not cache.holds(rel)):
+            frame = pl.scan_parquet(local).filter(wanted).collect()
+        else:
+            frame = read_table(location, rel, cache).filter(wanted)
+        return frame.drop("run_idx", strict=False)
+
+    return RunTables(
+        runs=rows("runs"),
+        params=rows("params_by_run", "params").select("run_id", "key", "value"),
+        param_conflicts=rows("param_conflicts"),
+        tags=rows("tags_by_run", "tags").select("run_id", "key", "value"),
+        latest_metrics=rows("latest_metrics_by_run", "latest_metrics").select(
+            "run_id", "key", "value", "timestamp", "step"
+        ),
+        metric_history=HISTORY_SCHEMA.to_frame(),
+        artifacts=rows("artifacts"),
+    )
 
 
 def _view_tables(location: Location, commit: Commit, cache: SegmentCache | None, history: bool) -> RunTables:

@@ -15,10 +15,10 @@ Paths are checked before anything is written: an ``artifact_path`` or ``artifact
 climbs out of the run's root with ``..``, or is not in normal form (``a//b``, ``./a``) is rejected with
 ``INVALID_PARAMETER_VALUE`` and MLflow's message.
 
-One job per module, imported in this order (no cycle):
+One job per module, each importing only those listed before it (no cycle):
 
 - ``_paths``: artifact path rules and MLflow's errors for them;
-- ``_media``: text, dicts, figures, images and tables to files and back;
+- ``_media``: text, dicts, figures, images and tables to files and back (loaded on first use);
 - ``_transfer``: a run's artifact root, uploads (with their artifact events), listing, downloads;
 - ``_client``: ``ArtifactClientMixin``, MlflowClient's artifact methods, built from the three above;
 - ``_fluent``: the fluent functions (``eventlog.log_artifact`` ...), which call ``MlflowClient``. This

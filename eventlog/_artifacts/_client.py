@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from eventlog._artifacts import _media, _paths, _transfer
+from eventlog._artifacts import _paths, _transfer
 from eventlog._writer import now_ms
 from eventlog.entities import FileInfo, LifecycleStage, Run
 from eventlog.exceptions import ResourceDoesNotExist
@@ -27,6 +27,8 @@ _log = logging.getLogger("eventlog")
 
 LOGGED_ARTIFACTS_TAG = "mlflow.loggedArtifacts"
 LOGGED_IMAGES_TAG = "mlflow.loggedImages"
+
+# ``_media`` is imported by the functions that convert: ``import eventlog`` does not load it.
 
 
 class ArtifactClientMixin:
@@ -105,11 +107,15 @@ class ArtifactClientMixin:
 
 # -- text, dicts, figures ----------------------------------------------------------------------------
 def _log_text(store: TrackingStore, run_id: str, text: str, artifact_file: str) -> None:
+    from eventlog._artifacts import _media
+
     with _transfer.staged_file(store, run_id, artifact_file) as path:
         _media.write_text(path, text)
 
 
 def _log_dict(store: TrackingStore, run_id: str, dictionary: Any, artifact_file: str) -> None:
+    from eventlog._artifacts import _media
+
     extension = os.path.splitext(os.fspath(artifact_file))[1]
     with _transfer.staged_file(store, run_id, artifact_file) as path:
         _media.write_dict(path, dictionary, extension)
@@ -122,6 +128,8 @@ def _log_figure(
     artifact_file: str,
     save_kwargs: dict[str, Any] | None = None,
 ) -> None:
+    from eventlog._artifacts import _media
+
     options = dict(save_kwargs or {})
     with _transfer.staged_file(store, run_id, artifact_file) as path:
         _media.save_figure(figure, path, artifact_file, options)
@@ -137,6 +145,8 @@ def _log_image(
     step: int | None = None,
     timestamp: int | None = None,
 ) -> None:
+    from eventlog._artifacts import _media
+
     if artifact_file is not None and any(arg is not None for arg in (key, step, timestamp)):
         raise TypeError(
             "The `artifact_file` parameter cannot be used in conjunction with `key`, `step`, or "
@@ -171,6 +181,8 @@ def _log_image(
 # -- tables ------------------------------------------------------------------------------------------
 def _log_table(store: TrackingStore, run_id: str, data: Any, artifact_file: str) -> None:
     import pandas as pd
+
+    from eventlog._artifacts import _media
 
     _paths.check_table_file(artifact_file)
     if not artifact_file.endswith((".json", ".parquet")):
@@ -208,6 +220,8 @@ def _log_table(store: TrackingStore, run_id: str, data: Any, artifact_file: str)
 
 
 def _log_table_image(store: TrackingStore, run_id: str, image: Any, table_name: str) -> dict[str, str]:
+    from eventlog._artifacts import _media
+
     base = posixpath.join("table_images", table_name, str(uuid.uuid4()))
     pil = image.to_pil() if callable(getattr(image, "to_pil", None)) else image
     with _transfer.staged_file(store, run_id, f"{base}.png") as path:
@@ -233,6 +247,8 @@ def _load_table(
     extra_columns: Sequence[str] | None = None,
 ) -> pandas.DataFrame:
     import pandas as pd
+
+    from eventlog._artifacts import _media
 
     _paths.check_table_file(artifact_file)
     wanted = {"path": artifact_file, "type": "table"}

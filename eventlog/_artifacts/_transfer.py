@@ -11,7 +11,6 @@ import tempfile
 import threading
 import weakref
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from eventlog import _config, storage
@@ -43,11 +42,16 @@ __all__ = [
 
 
 # -- the artifact root of a run ----------------------------------------------------------------------
-@dataclass(frozen=True)
 class _RunRoot:
-    run_id: str
-    uri: str
-    location: storage.Location
+    """Where a run's artifacts live (cached per store and run; never changed once built)."""
+
+    # Not a dataclass: building one generates and compiles its methods, which `import eventlog` would pay.
+    __slots__ = ("location", "run_id", "uri")
+
+    def __init__(self, run_id: str, uri: str, location: storage.Location) -> None:
+        self.run_id = run_id
+        self.uri = uri
+        self.location = location
 
     def check_inside(self, rel: str) -> None:
         check_inside(self.location, rel)

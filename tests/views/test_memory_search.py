@@ -561,11 +561,9 @@ class Spy:
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         import eventlog.views._memory as memory
 
-        import eventlog._run_search as run_search
-
         self.searches = 0
         self.builds = 0
-        real_search = run_search._search_in_memory
+        real_search = memory.search_in_memory
         real_init = memory.MemoryPartition.__init__
 
         def search(*args: Any, **kwargs: Any) -> Any:
@@ -576,7 +574,7 @@ class Spy:
             self.builds += 1
             real_init(part, *args, **kwargs)
 
-        monkeypatch.setattr(run_search, "_search_in_memory", search)
+        monkeypatch.setattr(memory, "search_in_memory", search)
         monkeypatch.setattr(memory.MemoryPartition, "__init__", init)
 
 
