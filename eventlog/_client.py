@@ -85,8 +85,8 @@ class MlflowClient(ArtifactClientMixin):
 
     @classmethod
     def _of_store(cls, store: TrackingStore) -> MlflowClient:
-        """A client of ``store`` itself (the fluent API's: an active run stays in the store it started in,
-        whatever the tracking URI has become since)."""
+        """A client of ``store`` itself, whatever the tracking URI is (the fluent ``flush`` flushes every
+        store of the process through one)."""
         client = cls.__new__(cls)
         client._store = store
         client._tracking_uri = store.location.uri

@@ -31,6 +31,10 @@ def _hermetic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]
     for name in list(os.environ):
         if name.startswith(_PREFIXES):
             monkeypatch.delenv(name, raising=False)
+    # No automatic compaction unless a test asks for it (tests/test_auto_compaction.py): it would start
+    # detached compaction processes, at the latest when the test session exits, for stores of tests long
+    # gone, and a commit no test planned for would change what some tests count.
+    monkeypatch.setenv("EVENTLOG_AUTO_COMPACT", "0")
     monkeypatch.chdir(tmp_path)
     from eventlog._reset import reset_process_state
 

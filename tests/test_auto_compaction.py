@@ -65,6 +65,12 @@ class FakePopen:
         return self.returncode
 
 
+@pytest.fixture(autouse=True)
+def _auto_compaction_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The suite's hermetic environment turns automatic compaction off; here it is on, as by default."""
+    monkeypatch.setenv("EVENTLOG_AUTO_COMPACT", "1")
+
+
 @pytest.fixture
 def fake_popen(monkeypatch: pytest.MonkeyPatch) -> list[FakePopen]:
     FakePopen.started = []

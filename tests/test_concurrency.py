@@ -97,8 +97,13 @@ def barrier(name, index):
 
 
 def _disk_events(root: Path) -> pl.DataFrame:
-    """Every row of every Parquet file under the store (segments and claims), read with Polars."""
-    files = sorted(p for p in root.rglob("*.parquet") if not p.name.startswith(".tmp-"))
+    """Every row of every segment and claim under the store, read with Polars (not the tables of views
+    that an automatic compaction may have written meanwhile)."""
+    files = sorted(
+        p
+        for p in root.rglob("*.parquet")
+        if not p.name.startswith(".tmp-") and "views" not in p.relative_to(root).parts
+    )
     return pl.concat([pl.read_parquet(p) for p in files], how="diagonal_relaxed")
 
 

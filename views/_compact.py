@@ -63,6 +63,7 @@ READ_BATCH = 1024  # segments read, conformed and split together
 # in a sealed bucket late; compaction finds such a segment (seal records) and folds it then: it is
 # delayed, never lost.
 DEFAULT_SEAL_GRACE_S = 60.0
+SEAL_ONLY_MIN_SEGMENTS = 256  # sealable segments that justify a commit with nothing new to fold
 
 Progress = Callable[[int, int], None]  # (segments done, segments total)
 
@@ -235,10 +236,12 @@ def _seal_point(seal_grace_s: float) -> int:
 
 
 def _sealable(stream: Stream, previous: Commit | None, listing: _Listing, seal_to: int | None) -> bool:
-    """A commit with nothing new to fold is still worth making when it seals buckets readers list."""
+    """A commit with nothing new to fold is still worth making when it seals enough segments that
+    readers list (``SEAL_ONLY_MIN_SEGMENTS``): a handful costs a reader less than a commit costs."""
     if stream.kind != "partition" or previous is None or seal_to is None:
         return False
-    return any((b := stream.bucket_of(rel)) is not None and int(b) < seal_to for rel in listing.open)
+    sealable = sum(1 for rel in listing.open if (b := stream.bucket_of(rel)) is not None and int(b) < seal_to)
+    return sealable >= SEAL_ONLY_MIN_SEGMENTS
 
 
 def _fold_and_commit(

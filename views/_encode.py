@@ -259,7 +259,7 @@ def _small_column(values: list[object], arrow_type: pa.DataType) -> pa.Array:
         buffers = [validity, pa.py_buffer(offsets), pa.py_buffer(b"".join(encoded))]
         return pa.Array.from_buffers(arrow_type, n, buffers)
     typecode = "d" if arrow_type == pa.float64() else "q"
-    numbers = array(typecode, [0 if v is None else v for v in values])  # type: ignore[misc]
+    numbers = array(typecode, [0 if v is None else v for v in values])  # type: ignore[type-var]
     return pa.Array.from_buffers(arrow_type, n, [validity, pa.py_buffer(numbers)])
 
 

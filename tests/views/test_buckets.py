@@ -82,6 +82,8 @@ def clocks(monkeypatch: pytest.MonkeyPatch) -> Clocks:
     # No background flush between a test's clock changes, no automatic compaction child.
     monkeypatch.setenv("EVENTLOG_FLUSH_INTERVAL", "3600")
     monkeypatch.setenv("EVENTLOG_AUTO_COMPACT", "0")
+    # These stores hold a few segments: let a commit that only seals happen for one segment.
+    monkeypatch.setattr(compact_module, "SEAL_ONLY_MIN_SEGMENTS", 1)
     start = (time.time_ns() // 1_000_000 // BUCKET_MS) * BUCKET_MS + 1_000  # just after a bucket starts
     found = Clocks(Clock(start), Clock(start))
     monkeypatch.setattr(writer_module, "now_ms", found.writer)
@@ -421,6 +423,24 @@ def test_sealed_buckets_are_not_listed_by_readers_and_answers_are_unchanged(
     assert read_all(truth) == before
 
 
+def test_a_few_sealable_segments_do_not_make_a_commit_of_their_own(
+    store_uri: str, clocks: Clocks, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(compact_module, "SEAL_ONLY_MIN_SEGMENTS", 256)
+    ids = populate(store_uri, clocks, buckets=3, experiments=1)
+    (experiment_id,) = ids
+    clocks.compactor.ms = clocks.writer.ms + 1_000
+    assert compact_partition(store_uri, experiment_id).status == "committed"
+    clocks.compactor.ms = clocks.writer.ms + GRACE_MS + 1_000  # sealable now, but only 2 segments
+    assert compact_partition(store_uri, experiment_id).status == "up-to-date"
+    clocks.writer.ms += BUCKET_MS
+    log_round(MlflowClient(store_uri), ids, 9)
+    # The next compaction that folds something seals them on the way.
+    result = compact_partition(store_uri, experiment_id)
+    assert result.status == "committed" and result.segments >= 1
+    assert commit_of(store_uri, experiment_id).seals
+
+
 def test_seal_only_commit_reuses_the_previous_tables(store_uri: str, clocks: Clocks) -> None:
     first = clocks.bucket
     ids = populate(store_uri, clocks, buckets=3, experiments=1)
@@ -428,7 +448,7 @@ def test_seal_only_commit_reuses_the_previous_tables(store_uri: str, clocks: Clo
     before = read_all(store_uri)
 
     # Within the grace of every bucket: v1 folds everything and seals nothing.
-    clocks.compactor.ms = clocks.writer.ms + 1_000
+    clocks.compactor.ms = first * BUCKET_MS + GRACE_MS + 500
     assert compact_partition(store_uri, experiment_id).status == "committed"
     v1 = commit_of(store_uri, experiment_id)
     assert v1.seals == {} and v1.sealed_before is not None and v1.sealed_before <= first
