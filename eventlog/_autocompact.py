@@ -106,7 +106,8 @@ class AutoCompactor:
                 self.enabled = False
                 return
         command = [sys.executable, "-m", "eventlog.cli", "compact", self.location.uri]
-        command += ["--experiment", experiment_id, "--json"]
+        # --settle: the child compacts again while this (or another) writer left a tail behind meanwhile.
+        command += ["--experiment", experiment_id, "--json", "--settle"]
         child = subprocess.Popen(
             command,
             stdin=subprocess.DEVNULL,

@@ -94,14 +94,15 @@ class ExperimentCatalog:
 
     def find_recent(self, experiment_id: str) -> Experiment | None:
         """``find``, answered from the catalog as this process read it less than ``RECENT_S`` ago, unless
-        this process changed the catalog since: the check each run creation makes. Another process's
+        this process changed the catalog since: the check each run creation makes. The entity is shared
+        with the cache, for reading only. Another process's
         change (say, deleting the experiment) is seen at most that much later; the fold still applies it
         to the runs (a run created in a deleted experiment is deleted with it)."""
         known = self._by_id
         if known is not None and time.monotonic() - self._by_id_at < RECENT_S:
             found = known[1].get(experiment_id)
             if found is not None:
-                return copy.deepcopy(found)
+                return found  # (shared: callers only read it)
         return self.find(experiment_id)
 
     def get(self, experiment_id: str) -> Experiment:

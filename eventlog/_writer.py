@@ -408,14 +408,19 @@ def _recode(codes: array[int]) -> tuple[np.ndarray, list[int]]:
     those entries: a segment's dictionary holds its own runs, not every run the process has seen."""
     import numpy as np
 
+    if len(codes) <= 64:
+        # A few events (a run's batch): a dict in order of first use costs less than numpy's set-up.
+        order: dict[int, int] = {}
+        small = array("i", [order.setdefault(c, len(order)) for c in codes])
+        return np.frombuffer(small, dtype=np.int32), list(order)
     used, first, inverse = np.unique(
         np.frombuffer(codes, dtype=np.int32), return_index=True, return_inverse=True
     )
     # Entries in order of first use: the codes follow, and so does the order of experiments in a flush.
-    order = np.argsort(first, kind="stable")
-    rank = np.empty_like(order)
-    rank[order] = np.arange(len(order))
-    return rank[inverse].astype(np.int32, copy=False), used[order].tolist()
+    by_first = np.argsort(first, kind="stable")
+    rank = np.empty_like(by_first)
+    rank[by_first] = np.arange(len(by_first))
+    return rank[inverse].astype(np.int32, copy=False), used[by_first].tolist()
 
 
 def _event_table(writer_id: str, events: _EventColumns) -> pa.Table:

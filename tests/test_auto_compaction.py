@@ -125,6 +125,7 @@ def test_the_tail_threshold_and_the_command(
         "--experiment",
         experiment_id,
         "--json",
+        "--settle",
     ]
     assert child.kwargs["env"]["EVENTLOG_AUTO_COMPACT"] == "0"  # the child never compacts in turn
     assert child.kwargs["start_new_session"] is True
