@@ -37,7 +37,7 @@ from typing import Any
 
 from bench import _generate as gen
 from bench._machine import load_line
-from bench._versus import _child, _error, _n, _ratio, _value
+from bench._versus import Comparison, _child, _error, _n, _ratio, _value
 from bench._workloads import (
     EVENTLOG,
     MLFLOW,
@@ -103,24 +103,10 @@ class RealSizes:
 
 
 @dataclass(frozen=True)
-class Row:
-    """One figure: eventlog's value with its budget, MLflow's on the same work (None where it has none)."""
-
-    name: str
-    unit: str  # "runs/s", "s" or "GiB"
-    eventlog: float | None
-    mlflow: float | None
-    workload: str
-    higher_is_better: bool = True
-    budget: float | None = None  # on eventlog's value: a minimum for a rate, a maximum for a time or size
-    note: str = ""
-    error: str = ""  # a failed figure: no number, fails --check
-
-    @property
-    def ratio(self) -> float | None:
-        if self.error or self.eventlog is None or self.mlflow is None or 0 in (self.eventlog, self.mlflow):
-            return None
-        return self.eventlog / self.mlflow if self.higher_is_better else self.mlflow / self.eventlog
+class Row(Comparison):
+    """One figure: eventlog's value with its budget, MLflow's on the same work (None where it has none).
+    Unlike the versus rows, the budget is on eventlog's own value (a minimum for a rate, a maximum for a
+    time or size), not on the ratio."""
 
     @property
     def ok(self) -> bool:
