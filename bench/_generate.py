@@ -36,7 +36,8 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -141,6 +142,16 @@ def _scratch(prefix: str) -> Path:
     path = CACHE_DIR / f"tmp-{prefix}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     path.mkdir()
     return path
+
+
+@contextmanager
+def scratch(prefix: str) -> Iterator[Path]:
+    """A scratch directory under the bench cache, removed afterwards."""
+    path = _scratch(prefix)
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
 
 
 def link_copy(source: Path, prefix: str) -> Path:

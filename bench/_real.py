@@ -28,8 +28,7 @@ import statistics
 import sys
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
 from importlib import metadata
 from pathlib import Path
@@ -127,13 +126,8 @@ def _log(message: str) -> None:
     print(f"  [real] {message}", flush=True)
 
 
-@contextmanager
-def _scratch(prefix: str) -> Iterator[Path]:
-    path = gen._scratch(f"real-{prefix}")
-    try:
-        yield path
-    finally:
-        shutil.rmtree(path, ignore_errors=True)
+def _scratch(prefix: str) -> AbstractContextManager[Path]:
+    return gen.scratch(f"real-{prefix}")
 
 
 def _reads_variable(variable: str) -> bool:

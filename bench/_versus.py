@@ -18,8 +18,8 @@ import os
 import shutil
 import statistics
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
 from importlib import metadata
 from pathlib import Path
@@ -94,13 +94,8 @@ class Sizes:
 
 
 # -- plumbing ----------------------------------------------------------------------------------------------
-@contextmanager
-def _scratch(prefix: str) -> Iterator[Path]:
-    path = gen._scratch(f"versus-{prefix}")
-    try:
-        yield path
-    finally:
-        shutil.rmtree(path, ignore_errors=True)
+def _scratch(prefix: str) -> AbstractContextManager[Path]:
+    return gen.scratch(f"versus-{prefix}")
 
 
 def _child(workload: str, **arguments: Any) -> tuple[Json, gen.ChildResult]:

@@ -30,10 +30,9 @@ from eventlog.views._search import (
     MetricRow,
     PageRows,
     RunPage,
-    snapshot_tables,
 )
 from eventlog.views._search import ATTRIBUTE_COLUMNS as _ATTRIBUTES
-from eventlog.views._snapshot import SegmentCache, Snapshot, read_table, snapshot
+from eventlog.views._snapshot import SegmentCache, Snapshot, read_table, snapshot, snapshot_tables
 from eventlog.views._streams import Commit, partition_stream
 from eventlog.views.filter import (
     Column,
@@ -409,7 +408,8 @@ def memory_partition(
             }
             # Read directly, not through the cache's row budget: the partition holds these frames itself.
             return MemoryPartition({name: read_table(location, rel) for name, rel in files.items()})
-        partition = MemoryPartition(indexed_tables(snapshot_tables(location, snap, cache, history=False)))
+        folded = snapshot_tables(location, snap, cache=cache, history=False)
+        partition = MemoryPartition(indexed_tables(folded))
         return partition if partition.rows <= max_rows else None
 
     return cache.fold(key, build, lambda found: found.rows if found is not None else 0)

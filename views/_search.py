@@ -14,27 +14,15 @@ from __future__ import annotations
 import functools
 import io
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any, cast
 
 import polars as pl
 from eventlog.storage import Location
 from eventlog.views._fold import (
-    EventParts,
-    RunTables,
-    fold_run_parts,
     indexed_tables,
-    metric_history,
-    split_events,
 )
-from eventlog.views._snapshot import (
-    SegmentCache,
-    Snapshot,
-    _state_parts,
-    committed_history,
-    read_segment_files,
-    snapshot,
-)
+from eventlog.views._snapshot import SegmentCache, Snapshot, snapshot, snapshot_tables
 from eventlog.views._streams import Commit, partition_stream
 from eventlog.views.filter import (
     And,
@@ -181,7 +169,7 @@ def lazy_partition(
         snap = snapshot(location, partition_stream(experiment_id))
     if snap.commit is not None and not snap.tail:
         return _lazy_view(location, snap.commit)
-    tables = snapshot_tables(location, snap, cache, history=history)
+    tables = snapshot_tables(location, snap, cache=cache, history=history)
     indexed = indexed_tables(tables)
     return LazyRunTables(
         runs=indexed["runs"].lazy(),
@@ -195,23 +183,6 @@ def lazy_partition(
         tags_by_run=indexed["tags_by_run"].lazy(),
         latest_metrics_by_run=indexed["latest_metrics_by_run"].lazy(),
     )
-
-
-def snapshot_tables(
-    location: Location, snap: Snapshot, cache: SegmentCache | None, *, history: bool = False
-) -> RunTables:
-    """A partition snapshot's runs folded: its committed view's reduced state with the tail on top.
-
-    ``views._snapshot.partition_tables`` for a snapshot already taken (it would list the partition
-    again, and could see a newer tail than the one the caller keyed its cache on)."""
-    tail = cache.read(location, snap.tail) if cache is not None else read_segment_files(location, snap.tail)
-    parts = EventParts.concat([_state_parts(location, snap.commit, cache), split_events(tail)])
-    tables = fold_run_parts(parts, history=history)
-    if not history or snap.commit is None or not snap.commit.history:
-        return tables
-    # The state holds only the latest point of each metric: the rest of the history is in the view's files.
-    committed = committed_history(location, snap.commit, None, None, cache)
-    return replace(tables, metric_history=metric_history(pl.concat([committed, tables.metric_history])))
 
 
 def _concat(frames: Iterable[pl.LazyFrame]) -> pl.LazyFrame:

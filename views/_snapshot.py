@@ -50,6 +50,7 @@ __all__ = [
     "read_table",
     "segment_paths",
     "snapshot",
+    "snapshot_tables",
     "tail_stats",
 ]
 
@@ -396,6 +397,19 @@ def partition_tables(
     With ``run_ids`` only those runs are folded; with ``metric_key`` only that metric's points are read.
     """
     snap = snapshot(location, partition_stream(experiment_id))
+    return snapshot_tables(location, snap, run_ids, cache, metric_key, history)
+
+
+def snapshot_tables(
+    location: Location,
+    snap: Snapshot,
+    run_ids: Sequence[str] | None = None,
+    cache: SegmentCache | None = None,
+    metric_key: str | None = None,
+    history: bool = True,
+) -> RunTables:
+    """``partition_tables`` of a snapshot already taken (a search keys its caches on the snapshot, so it
+    must fold exactly that one, not list the partition again)."""
     if snap.commit is not None and not snap.tail and run_ids is None and metric_key is None:
         return _view_tables(location, snap.commit, cache, history)
     few_runs = snap.commit is not None and run_ids is not None and metric_key is None and not history
