@@ -18,9 +18,9 @@ the machine has is killed by its pid, not left to the kernel's OOM killer on a s
 once per compactor version), the search benchmark uses the same runs spread over 10 experiments, each
 compacted by ``eventlog compact`` on its own, and says so in its figure.
 
-Known shortcut: the 1,000,000-run search store has no run index (``runs/<id[:2]>/<id>.json``); a million
-small files would cost more to write than everything else, and search never reads them. The compaction
-store, with 1,000 runs, has its run index.
+Known shortcut: the search stores' run ids are random, not located (``views.layout.located_run_id``), so
+``get_run`` of one of their runs searches the partitions (search itself never looks a run up by id). The
+compaction store's run ids are located, as ``create_run`` makes them.
 """
 
 from __future__ import annotations
@@ -665,7 +665,7 @@ def _generate_compaction(path: Path, runs: int, seed: int) -> dict[str, Any]:
     experiment_id = _create_store(path, "bench-compaction")
     artifact_root = f"{path.as_uri()}/artifacts/{experiment_id}"
     rng = np.random.default_rng(seed)
-    run_ids = _run_ids(rng, runs)
+    run_ids = [layout.located_run_id(experiment_id, rng.bytes(11)) for _ in range(runs)]
     per_writer = min(COMPACTION_RUNS_PER_WRITER, runs)
     step_block = _segment_steps(per_writer)
     writers = _writer_ids(rng, math.ceil(runs / per_writer), BASE_MS)
@@ -688,10 +688,6 @@ def _generate_compaction(path: Path, runs: int, seed: int) -> dict[str, Any]:
             _write_segment(directory, writer, number, block)
             events += block.num_rows
             segments += 1
-        for run_id in ids:  # the run index, as create_run writes it
-            index = path / layout.run_index_path(run_id)
-            index.parent.mkdir(parents=True, exist_ok=True)
-            index.write_text(json.dumps({"experiment_id": experiment_id}))
     return {
         "experiment_id": experiment_id,
         "runs": runs,

@@ -12,9 +12,8 @@ import atexit
 import logging
 import os
 import threading
-import uuid
 import weakref
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from eventlog import _config, _validation
@@ -204,16 +203,17 @@ class TrackingStore:
         ]
         user = user_id if user_id is not None else tag_values.get(USER_TAG, "unknown")
         start = start_time if start_time is not None else now_ms()
-        run_id = uuid.uuid4().hex
+        from eventlog.views import layout
+
+        run_id = layout.located_run_id(experiment_id)  # names its partition: no run-index entry
         artifact_uri = f"{experiment.artifact_location.rstrip('/')}/{run_id}/artifacts"
 
-        # Nothing is written here: the run's creation events and its run-index entry (which partition
-        # holds it) go out with the next flush — at the latest on the timer, at end_run, or before a read —
-        # so a short run costs one durable file, not three.
+        # Nothing is written here: the run's creation events go out with the next flush — at the latest
+        # on the timer, at end_run, or before a read — so a short run costs one durable file. Its id says
+        # which partition holds it, so there is no run-index entry to write.
         self._register(run_id, experiment_id, deleted=False, params={})
         events: list[Event] = [RunCreated(experiment_id, run_id, run_name, user, start, artifact_uri)]
         events.extend(RunTagSet(experiment_id, run_id, k, v) for k, v in checked_tags)
-        self.writer.note_new_run(run_id, experiment_id)
         self.writer.append(events)
         info = RunInfo(
             run_id=run_id,
@@ -266,17 +266,11 @@ class TrackingStore:
             # the others simply find no such run. An id that fails the check never reaches a path.
             raise ResourceDoesNotExist(f"Run with id={run_id} not found")
         self.ready()
-        from eventlog.views import list_run_index
-
-        experiment_id = list_run_index(self.location, run_id)
-        if experiment_id is None:
-            # No index entry (yet): the entry goes out with the flush that publishes the run, and is not
-            # fsynced, so the partitions themselves are the authority.
-            experiment_id = self._find_partition(run_id)
-        if experiment_id is None:
-            raise ResourceDoesNotExist(f"Run with id={run_id} not found")
-        tables = self._run_tables(experiment_id, run_id)
-        if tables.runs.height == 0:
+        for experiment_id in self._partitions_to_look_in(run_id):
+            tables = self._run_tables(experiment_id, run_id)
+            if tables.runs.height:
+                break
+        else:
             raise ResourceDoesNotExist(f"Run with id={run_id} not found")
         deleted = tables.runs.get_column("lifecycle_stage")[0] == LifecycleStage.DELETED
         handle = self._register(run_id, experiment_id, deleted=deleted, params=_params_of(tables))
@@ -284,12 +278,35 @@ class TrackingStore:
         self._just_loaded = (run_id, tables)
         return handle
 
-    def _find_partition(self, run_id: str) -> str | None:
-        """The experiment whose partition holds ``run_id``, searched partition by partition."""
-        for experiment in self.catalog.search(ViewType.ALL):
-            if self._run_tables(experiment.experiment_id, run_id).runs.height:
-                return experiment.experiment_id
-        return None
+    def _partitions_to_look_in(self, run_id: str) -> Iterator[str]:
+        """The partitions that may hold ``run_id``, most likely first, each once: the one a located run
+        id names, then the run index's entry (runs with foreign ids: imported, synced), then every other
+        partition — the partitions are the authority, the id and the index are hints."""
+        from eventlog.views import layout, list_run_index
+
+        tried: set[str] = set()
+
+        def fresh(candidates: Iterable[str]) -> Iterator[str]:
+            for experiment_id in candidates:
+                if experiment_id not in tried:
+                    tried.add(experiment_id)
+                    yield experiment_id
+
+        located = layout.run_location(run_id)
+        if located is not None:
+            kind, hint = located
+            if kind == "id":
+                yield from fresh([str(hint)])
+            else:
+                yield from fresh(
+                    e.experiment_id
+                    for e in self.catalog.search(ViewType.ALL)
+                    if layout.experiment_crc(e.experiment_id) == hint
+                )
+        indexed = list_run_index(self.location, run_id)
+        if indexed is not None:
+            yield from fresh([indexed])
+        yield from fresh(e.experiment_id for e in self.catalog.search(ViewType.ALL))
 
     def _register(
         self, run_id: str, experiment_id: str, *, deleted: bool, params: dict[str, str] | None

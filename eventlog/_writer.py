@@ -128,9 +128,11 @@ class Writer:
         # (partition segments directory, segment name, bytes): the bucket is chosen at each publish attempt
         self._pending: list[tuple[str, str, bytes]] = []
         self._last_bucket = ""
-        # Runs created since the last flush: their run-index entries are written by that flush, just
-        # before the segment holding their creation (so an index entry never points at nothing for long).
+        # Runs created since the last flush whose ids do not say which partition holds them (imported or
+        # synced runs; the runs this process creates get located ids): one run-index file for all of them
+        # is written by that flush, just before the segment holding their creation.
         self._new_runs: list[tuple[str, str]] = []
+        self._index_files = 0
         self._index_pending: list[tuple[str, bytes]] = []
         self.error: BaseException | None = None
         self._thread: threading.Thread | None = None
@@ -159,7 +161,8 @@ class Writer:
             return slot
 
     def note_new_run(self, run_id: str, experiment_id: str) -> None:
-        """Record a run created by this process; its run-index entry goes out with the next flush."""
+        """Record a run whose id does not name its partition (``views.layout.run_location``): its
+        run-index entry goes out with the next flush, in one file with the others of that flush."""
         with self._lock:
             self._new_runs.append((run_id, experiment_id))
 
@@ -292,9 +295,12 @@ class Writer:
                     # uses, so no copy (a flush must not cost more as the process logs more runs).
                     runs, run_experiment, keys = self._runs, self._run_experiment, self._keys
                 new_runs, self._new_runs = self._new_runs, []
-            for run_id, experiment_id in new_runs:
-                entry = json.dumps({"experiment_id": experiment_id}).encode()
-                self._index_pending.append((layout.run_index_path(run_id), entry))
+            if new_runs:
+                # One run-index file for every run this flush creates whose id does not name its partition.
+                self._index_files += 1
+                entry = json.dumps({"runs": dict(new_runs)}).encode()
+                rel = layout.run_index_batch_path(self.writer_id, self._index_files)
+                self._index_pending.append((rel, entry))
             if not empty:
                 for experiment_id, table in _encode(
                     self.writer_id, metrics, metric_seq, events, runs, run_experiment, keys
@@ -310,7 +316,7 @@ class Writer:
                     # misses (or finds a damaged entry) searches the partitions.
                     self.location.put_if_absent(rel, data, durable=False)
                 except FileExistsError:
-                    pass  # an earlier attempt landed (run ids are random: no other run has it)
+                    pass  # an earlier attempt landed (the name is this writer's own)
                 self._index_pending.pop(0)
             while self._pending:
                 directory, name, data = self._pending[0]

@@ -1,11 +1,13 @@
 """What a run's lifecycle writes, and when another process sees it.
 
-- ``create_run`` / ``start_run`` write nothing: the run's creation events and its run-index entry go out
-  with the next flush (the timer, ``end_run``, a read, ``flush()``);
+- ``create_run`` / ``start_run`` write nothing: the run's creation events go out with the next flush (the
+  timer, ``end_run``, a read, ``flush()``), and nothing else does: run ids name their partition
+  (``views.layout.run_location``), so there is no run-index entry to write;
 - a run flushed in one process is found by ``get_run`` and ``search_runs`` in another; one never
   flushed is not;
-- ``get_run`` of a run whose run-index entry is missing or damaged searches the partitions; an unknown
-  run id is still RESOURCE_DOES_NOT_EXIST;
+- runs whose ids do not name their partition (imported, synced) get run-index entries, one batch file per
+  flush, not fsynced; ``get_run`` of a run whose entry is missing or damaged, or whose id names the wrong
+  partition, searches the partitions; an unknown run id is still RESOURCE_DOES_NOT_EXIST;
 - durability: by default ``set_terminated`` / ``end_run`` are durable when they return; with
   ``EVENTLOG_DURABILITY=interval`` the background flusher makes them durable within the interval, and a
   SIGKILL loses at most what was not flushed (never a partial or corrupt file);
@@ -15,8 +17,10 @@
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import queue
+import shutil
 import signal
 import subprocess
 import sys
@@ -30,10 +34,11 @@ import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
 from eventlog.storage import Location, open_location
-from eventlog.views import compact_stream, store_streams
+from eventlog.views import compact_stream, layout, list_run_index, store_streams
 
 import eventlog as mlflow
 from eventlog import MlflowClient
+from eventlog._events import RunCreated
 from eventlog.cli import main
 from eventlog.entities import Metric, Param, RunStatus, ViewType
 from eventlog.exceptions import MlflowException
@@ -160,13 +165,12 @@ def test_create_run_and_start_run_publish_nothing_until_a_flush(
     mlflow.flush()
     new = files_under(store_uri) - before
     run_ids = {created.info.run_id, parent.info.run_id, child.info.run_id}
-    index = {f"runs/{r[:2]}/{r}.json" for r in run_ids}
-    segments = {f for f in new if f.startswith(f"experiments/{experiment_id}/segments/")}
-    # One segment (every run's creation and the param) and the run-index entries: nothing else.
-    assert new == index | segments and len(segments) == 1
-    (segment,) = segments
+    # One segment (every run's creation and the param), and nothing else: no run-index entries.
+    assert len(new) == 1
+    (segment,) = new
+    assert segment.startswith(f"experiments/{experiment_id}/segments/")
     assert segment.split("/")[3].isdigit() and len(segment.split("/")) == 5  # in a bucket directory
-    assert all(Path(store_uri, f).read_text() == f'{{"experiment_id": "{experiment_id}"}}' for f in index)
+    assert {layout.run_location(r) for r in run_ids} == {("id", int(experiment_id))}
     other = reader(store_uri)
     assert other.get_run(created.info.run_id).data.tags["a"] == "1"
     assert other.get_run(child.info.run_id).data.tags["mlflow.parentRunId"] == parent.info.run_id
@@ -175,7 +179,7 @@ def test_create_run_and_start_run_publish_nothing_until_a_flush(
     mlflow.end_run()
 
 
-def test_a_short_run_costs_one_segment_and_one_index_entry(store_uri: str) -> None:
+def test_a_short_run_costs_one_segment(store_uri: str) -> None:
     client = MlflowClient(store_uri)
     experiment_id = client.create_experiment("short")
     before = files_under(store_uri)
@@ -183,11 +187,21 @@ def test_a_short_run_costs_one_segment_and_one_index_entry(store_uri: str) -> No
     client.log_batch(run_id, metrics=[Metric("m", 1.0, 1, 0)], params=[Param("p", "1")])
     client.set_terminated(run_id)  # default durability: flushed here
     new = files_under(store_uri) - before
-    assert len(new) == 2 and f"runs/{run_id[:2]}/{run_id}.json" in new
-    assert len(segments_of(store_uri, experiment_id)) == 1
+    assert len(new) == 1 and len(segments_of(store_uri, experiment_id)) == 1
+    assert reader(store_uri).get_run(run_id).info.status == "FINISHED"
 
 
-def test_the_index_entry_goes_out_first_and_without_fsync(
+def foreign_runs(client: MlflowClient, experiment_id: str, run_ids: list[str]) -> None:
+    """Runs with ids eventlog did not make (as an import or a sync brings them): their creation events
+    and their run-index entries, through the writer, as those tools write them."""
+    store = client._store
+    for run_id in run_ids:
+        store.writer.note_new_run(run_id, experiment_id)
+        store.writer.append([RunCreated(experiment_id, run_id, f"r-{run_id[:4]}", "u", 1, f"/a/{run_id}")])
+        store._register(run_id, experiment_id, deleted=False, params={})
+
+
+def test_foreign_run_ids_get_one_index_file_per_flush_before_the_segment_and_without_fsync(
     store_uri: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     client = MlflowClient(store_uri)
@@ -200,16 +214,24 @@ def test_the_index_entry_goes_out_first_and_without_fsync(
         real_put(self, rel, data, durable=durable)
 
     monkeypatch.setattr(Location, "put_if_absent", recording_put)
-    run_id = client.create_run(experiment_id).info.run_id
+    run_ids = [uuid.uuid4().hex for _ in range(3)]
+    foreign_runs(client, experiment_id, run_ids)
+    located = client.create_run(experiment_id).info.run_id
     assert writes == []
     client.flush()
     (index, segment) = writes
-    assert index == (f"runs/{run_id[:2]}/{run_id}.json", False)  # a hint: not fsynced
+    assert index[0].startswith("runs/index/") and index[1] is False  # a hint: not fsynced
+    entries = json.loads(Path(store_uri, index[0]).read_bytes())
+    assert entries == {"runs": dict.fromkeys(run_ids, experiment_id)}
     assert segment[0].startswith(f"experiments/{experiment_id}/segments/") and segment[1] is True
     writes.clear()
-    client.log_param(run_id, "p", "1")
+    client.log_param(run_ids[0], "p", "1")
+    client.log_param(located, "p", "1")
     client.flush()
-    assert [rel for rel, _ in writes if rel.startswith("runs/")] == []  # one entry per run, once
+    assert [rel for rel, _ in writes if rel.startswith("runs/")] == []  # entries once, at creation
+    other = reader(store_uri)
+    for run_id in [*run_ids, located]:
+        assert other.get_run(run_id).info.experiment_id == experiment_id
 
 
 def test_the_timer_publishes_a_created_run(store_uri: str, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -277,7 +299,6 @@ def test_runs_flushed_in_another_process_are_found_and_unflushed_ones_are_not(
     # Killed before any flush: the unflushed run is lost, the others stay as they were.
     for child in started.values():
         child.kill()
-    assert not Path(store_uri, "runs", run_ids["unflushed"][:2], run_ids["unflushed"] + ".json").exists()
     after = {
         r.info.run_id for r in reader(store_uri).search_runs([experiment_id], run_view_type=ViewType.ALL)
     }
@@ -289,23 +310,42 @@ def test_runs_flushed_in_another_process_are_found_and_unflushed_ones_are_not(
 # ---------------------------------------------------------------------------------------------------------
 
 
-def _runs_in_three_experiments(store_uri: str) -> tuple[MlflowClient, dict[str, str]]:
+def _runs_in_three_experiments(
+    store_uri: str, *, foreign: bool = False
+) -> tuple[MlflowClient, dict[str, str]]:
     client = MlflowClient(store_uri)
     placed: dict[str, str] = {}
     for name in ("a", "b", "c"):
         experiment_id = client.create_experiment(name)
-        run_id = client.create_run(experiment_id, run_name=f"in-{name}").info.run_id
+        if foreign:
+            run_id = uuid.uuid4().hex
+            foreign_runs(client, experiment_id, [run_id])
+        else:
+            run_id = client.create_run(experiment_id, run_name=f"in-{name}").info.run_id
         client.log_batch(run_id, metrics=[Metric("m", 2.0, 5, 1)], params=[Param("where", name)])
         placed[run_id] = experiment_id
     client.flush()
     return client, placed
 
 
+def _check_found(store_uri: str, run_id: str, experiment_id: str, where: str) -> None:
+    other = reader(store_uri)
+    run = other.get_run(run_id)
+    assert run.info.experiment_id == experiment_id
+    assert run.data.params == {"where": where} and run.data.metrics == {"m": 2.0}
+    assert [(m.step, m.value) for m in other.get_metric_history(run_id, "m")] == [(1, 2.0)]
+    # The handle found that way is good for writing too.
+    other.log_param(run_id, "later", "yes")
+    other.set_terminated(run_id)
+    again = reader(store_uri).get_run(run_id)
+    assert again.data.params == {"where": where, "later": "yes"} and again.info.status == "FINISHED"
+
+
 @pytest.mark.parametrize("damage", ["deleted", "empty", "garbage", "truncated"])
 def test_get_run_finds_a_run_whose_index_entry_is_missing_or_damaged(store_uri: str, damage: str) -> None:
-    _, placed = _runs_in_three_experiments(store_uri)
+    _, placed = _runs_in_three_experiments(store_uri, foreign=True)
     run_id, experiment_id = list(placed.items())[-1]  # the last experiment searched
-    entry = Path(store_uri, "runs", run_id[:2], f"{run_id}.json")
+    (entry,) = [p for p in Path(store_uri, "runs", "index").iterdir() if run_id in p.read_text()]
     text = entry.read_text()
     if damage == "deleted":
         entry.unlink()
@@ -315,28 +355,43 @@ def test_get_run_finds_a_run_whose_index_entry_is_missing_or_damaged(store_uri: 
         entry.write_bytes(b"\x00\xff not json")
     else:
         entry.write_text(text[: len(text) // 2])
-
-    other = reader(store_uri)
-    run = other.get_run(run_id)
-    assert run.info.experiment_id == experiment_id
-    assert run.data.params == {"where": "c"} and run.data.metrics == {"m": 2.0}
-    assert [(m.step, m.value) for m in other.get_metric_history(run_id, "m")] == [(1, 2.0)]
-    # The handle found that way is good for writing too.
-    other.log_param(run_id, "later", "yes")
-    other.set_terminated(run_id)
-    again = reader(store_uri).get_run(run_id)
-    assert again.data.params == {"where": "c", "later": "yes"} and again.info.status == "FINISHED"
+    _check_found(store_uri, run_id, experiment_id, "c")
 
 
-def test_get_run_without_index_entries_after_compaction_and_in_a_deleted_experiment(store_uri: str) -> None:
-    client, placed = _runs_in_three_experiments(store_uri)
+def test_a_run_whose_id_names_the_wrong_partition_is_found_by_searching(store_uri: str) -> None:
+    client = MlflowClient(store_uri)
+    ids = [client.create_experiment(name) for name in ("a", "b", "c")]
+    # An id that says "experiment a" for a run that lives in c (a sync into a store numbered otherwise).
+    run_id = layout.located_run_id(ids[0])
+    foreign_runs(client, ids[2], [run_id])
+    client.log_batch(run_id, metrics=[Metric("m", 2.0, 5, 1)], params=[Param("where", "c")])
+    client.flush()
+    shutil.rmtree(Path(store_uri, "runs"))  # and no index entry to say otherwise
+    _check_found(store_uri, run_id, ids[2], "c")
+
+
+def test_the_run_index_of_stores_written_before_located_ids_is_read(store_uri: str) -> None:
+    _, placed = _runs_in_three_experiments(store_uri, foreign=True)
+    shutil.rmtree(Path(store_uri, "runs"))
+    run_id, experiment_id = list(placed.items())[1]
+    legacy = Path(store_uri, layout.run_index_path(run_id))
+    legacy.parent.mkdir(parents=True)
+    legacy.write_text(json.dumps({"experiment_id": experiment_id}))
+    assert list_run_index(open_location(store_uri), run_id) == experiment_id
+    _check_found(store_uri, run_id, experiment_id, "b")
+
+
+@pytest.mark.parametrize("foreign", [False, True], ids=["located", "foreign"])
+def test_get_run_without_index_entries_after_compaction_and_in_a_deleted_experiment(
+    store_uri: str, foreign: bool
+) -> None:
+    client, placed = _runs_in_three_experiments(store_uri, foreign=foreign)
     (first_run, first_experiment), *_ = placed.items()
     client.delete_experiment(first_experiment)
     location = open_location(store_uri)
     for stream in store_streams(location):
         compact_stream(location, stream, retention_s=0)  # the partitions' segments go: views only
-    for run_id in placed:
-        Path(store_uri, "runs", run_id[:2], f"{run_id}.json").unlink()
+    shutil.rmtree(Path(store_uri, "runs"), ignore_errors=True)
     other = reader(store_uri)
     for run_id, experiment_id in placed.items():
         run = other.get_run(run_id)
@@ -356,7 +411,12 @@ def test_an_unknown_run_id_is_still_resource_does_not_exist(store_uri: str) -> N
         other.log_param(unknown, "k", "v")
     assert logging_to_it.value.error_code == "RESOURCE_DOES_NOT_EXIST"
     assert other.get_metric_history(unknown, "m") == []
-    assert not Path(store_uri, "runs", unknown[:2], f"{unknown}.json").exists()
+    assert not Path(store_uri, "runs").exists()
+    # An id that names an existing partition which does not hold it: searched, then not found.
+    located = layout.located_run_id("1")
+    with pytest.raises(MlflowException) as raised:
+        other.get_run(located)
+    assert raised.value.error_code == "RESOURCE_DOES_NOT_EXIST"
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -392,6 +452,7 @@ def test_set_terminated_flushes_by_default_and_not_in_interval_mode(
 _TERMINATOR = r"""
 import sys, time
 from eventlog import MlflowClient
+from eventlog._events import RunCreated
 uri, experiment_id = sys.argv[1:3]
 client = MlflowClient(uri)
 run_id = client.create_run(experiment_id).info.run_id
@@ -442,6 +503,7 @@ def test_interval_durability_makes_the_end_visible_within_the_interval(
 _KILLED = r"""
 import sys
 from eventlog import MlflowClient
+from eventlog._events import RunCreated
 uri, experiment_id = sys.argv[1:3]
 client = MlflowClient(uri)
 k = 0

@@ -39,7 +39,7 @@ from eventlog.views._fold import (
     reduce_run_parts,
     split_events,
 )
-from eventlog.views._snapshot import _conform, _read_table, events_from_tables, read_segment_tables
+from eventlog.views._snapshot import _conform, _read_table, read_segment_batch
 from eventlog.views._streams import (
     Commit,
     Seal,
@@ -103,19 +103,19 @@ def _read_new(
     location: Location, stream: Stream, rels: Sequence[str], progress: Progress | None
 ) -> tuple[EventParts, dict[str, str]]:
     """Read the new segments in batches, each batch concatenated, conformed and split by shape
-    (``EventParts``) once — the per-file cost is an Arrow read, not Polars queries — so neither the wide
+    (``EventParts``) once — one Polars scan per batch, not Polars queries per file — so neither the wide
     frame of millions of events nor thousands of tiny frames ever exist. Unreadable files are copied to
     ``quarantine/`` and returned with the reason."""
     parts: list[EventParts] = []
     quarantined: dict[str, str] = {}
     for start in range(0, len(rels), READ_BATCH):
         batch = rels[start : start + READ_BATCH]
-        tables, failed = read_segment_tables(location, batch)
-        for rel, why in failed.items():
+        read = read_segment_batch(location, batch)
+        for rel, why in read.failed.items():
             quarantined[rel] = why
             _copy_to_quarantine(location, stream, rel)
-        parts.append(split_events(events_from_tables(list(tables.values()))))
-        del tables
+        parts.append(split_events(read.events))
+        del read
         if progress is not None:
             progress(start + len(batch), len(rels))
     return EventParts.concat([split_events(_conform(pl.DataFrame())), *parts]), quarantined

@@ -456,13 +456,13 @@ def test_incremental_compaction_reads_only_new_segments(
     target, other = ids
     stream = partition_stream(target)
     read: list[str] = []
-    real_read = compact_module.read_segment_tables
+    real_read = compact_module.read_segment_batch
 
     def counting(location: Location, rels: Any) -> Any:
         read.extend(rels)
         return real_read(location, rels)
 
-    monkeypatch.setattr(compact_module, "read_segment_tables", counting)
+    monkeypatch.setattr(compact_module, "read_segment_batch", counting)
     first = compact_stream(location, stream)
     old = {f"{stream.name}/segments/{s}" for s in segments_of(store_uri, stream.name)}
     assert sorted(read) == sorted(old)
@@ -478,7 +478,7 @@ def test_incremental_compaction_reads_only_new_segments(
     commit = latest_commit(location, stream)
     assert commit is not None and commit.version == 2
     assert commit.stats["segments"] == 1 == second.segments
-    new_events = sum(table.num_rows for table in real_read(location, sorted(new))[0].values())
+    new_events = real_read(location, sorted(new)).events.height
     assert commit.stats["events"] == new_events == second.events
     assert set(commit.folded) == old | new
     assert {commit.folded[rel] for rel in old} == {1} and {commit.folded[rel] for rel in new} == {2}
@@ -495,13 +495,13 @@ def test_reads_after_compaction_read_only_the_tail(store_uri: str, monkeypatch: 
     )
     assert len(tail) == 1
     read: list[str] = []
-    real = snapshot_module.read_segment_tables
+    real = snapshot_module.read_segment_batch
 
     def counting(location: Location, rels: Any) -> Any:
         read.extend(rels)
         return real(location, rels)
 
-    monkeypatch.setattr(snapshot_module, "read_segment_tables", counting)
+    monkeypatch.setattr(snapshot_module, "read_segment_batch", counting)
     answers = read_all(store_uri)
     partition_reads = {rel for rel in read if rel.startswith(f"{stream.name}/")}
     assert partition_reads == tail
