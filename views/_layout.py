@@ -39,6 +39,7 @@ __all__ = [
     "experiment_crc",
     "experiment_id_claim",
     "is_bucket",
+    "is_segment_name",
     "located_run_id",
     "name_claim",
     "name_claim_dir",
@@ -68,6 +69,14 @@ BUCKET_MS: Final = 60_000
 def segment_name(writer: str, number: int) -> str:
     """A segment file name no other writer can produce: the writer id and its own counter."""
     return f"{writer}-{number:010d}{SEGMENT_SUFFIX}"
+
+
+def is_segment_name(name: str) -> bool:
+    """``parse_segment_name(name) is not None``, cheaply (a listing checks thousands of names)."""
+    if not name.endswith(SEGMENT_SUFFIX):
+        return False
+    dash = name.rfind("-", 0, len(name) - len(SEGMENT_SUFFIX))
+    return dash >= 0 and name[dash + 1 : -len(SEGMENT_SUFFIX)].isdigit()
 
 
 def parse_segment_name(name: str) -> tuple[str, int] | None:

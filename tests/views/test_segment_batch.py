@@ -139,3 +139,8 @@ def test_runs_created_through_the_api_get_located_ids(tmp_path: Path) -> None:
     default = MlflowClient().create_run("0").info.run_id
     assert layout.run_location(default) == ("id", 0)
     assert not Path(tmp_path, "store", "runs").exists()  # no run index for them
+
+
+@given(st.text(alphabet="ab-0123456789.parquetx", max_size=30))
+def test_the_cheap_segment_name_check_agrees_with_the_parser(name: str) -> None:
+    assert layout.is_segment_name(name) == (layout.parse_segment_name(name) is not None)
