@@ -380,10 +380,14 @@ def _fold_new(
         reduced = reduce_run_parts(EventParts.concat([state, new_events]))
         del state
         folded = fold_run_parts(reduced, history=False)
+        # The state in run id order (the experiment's own events, which have none, first): a read that
+        # folds a few runs again on top of the view reads only the row groups holding them, and run ids
+        # sort by creation, so the runs a writer is logging to lie together at the end.
+        by_run = {"by": "run_id", "nulls_last": False, "maintain_order": True}
         tables = {
-            "state": reduced.others,
-            "state_kv": reduced.kv,
-            "state_metrics": reduced.metrics,
+            "state": reduced.others.sort(**by_run),
+            "state_kv": reduced.kv.sort(**by_run),
+            "state_metrics": reduced.metrics.sort(**by_run),
             **indexed_tables(folded),
         }
         # Identical points are dropped when history is read; sorting by run groups a run's points

@@ -14,6 +14,7 @@ which never matches), the same sort expressions and tie-breakers.
 
 from __future__ import annotations
 
+import copy
 import threading
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
@@ -32,7 +33,16 @@ from eventlog.views._search import (
     RunPage,
 )
 from eventlog.views._search import ATTRIBUTE_COLUMNS as _ATTRIBUTES
-from eventlog.views._snapshot import SegmentCache, Snapshot, read_table, snapshot, snapshot_tables
+from eventlog.views._snapshot import (
+    SegmentCache,
+    Snapshot,
+    read_table,
+    runs_touched,
+    snapshot,
+    snapshot_tables,
+    tail_parts,
+    touched_tables,
+)
 from eventlog.views._streams import Commit, partition_stream
 from eventlog.views.filter import (
     Column,
@@ -56,6 +66,7 @@ __all__ = [
     "MetricRow",
     "PageRows",
     "memory_partition",
+    "memory_parts",
     "merge_candidates",
     "search_in_memory",
 ]
@@ -131,6 +142,18 @@ class MemoryPartition:
         self._lists: _Lists | None = None
         self._pages = 0
         self._lock = threading.Lock()
+        self._excluded: np.ndarray | None = None  # runs left out (see ``without``)
+
+    def without(self, run_ids: Sequence[str]) -> MemoryPartition:
+        """This partition with ``run_ids`` left out of every search: a view whose tail changed those runs,
+        which are searched in a partition of their own. Shares everything built so far, and what either
+        builds later (the columns do not depend on which runs are left out)."""
+        if not run_ids:
+            return self
+        other = copy.copy(self)
+        other._excluded = self.runs.get_column("run_id").is_in(list(run_ids)).to_numpy()
+        other._stages = {}
+        return other
 
     # -- numpy columns: the fast path --------------------------------------------------------------
     def _array(self, column: str) -> Column:
@@ -166,6 +189,8 @@ class MemoryPartition:
             column = self._array("lifecycle_stage")
             assert isinstance(column, TextColumn)
             found = np.isin(column.codes, [column.lookup[s] for s in key if s in column.lookup])
+            if self._excluded is not None:
+                found &= ~self._excluded
             with self._lock:
                 self._stages[key] = found
         return found
@@ -229,6 +254,8 @@ class MemoryPartition:
         extra = [self._column(c) for c in sorted(needed) if c not in self._base.columns]
         wide = self._base.hstack(extra) if extra else self._base
         condition = pl.col("lifecycle_stage").is_in(list(stages))
+        if self._excluded is not None:
+            condition = condition & ~pl.col("run_idx").is_in(np.flatnonzero(self._excluded).tolist())
         if not predicate.matches_all:
             condition = condition & filter_expr(predicate.node)
         spec = order_by_exprs(keys)
@@ -413,6 +440,44 @@ def memory_partition(
         return partition if partition.rows <= max_rows else None
 
     return cache.fold(key, build, lambda found: found.rows if found is not None else 0)
+
+
+def memory_parts(
+    location: Location,
+    experiment_id: str,
+    cache: SegmentCache,
+    max_rows: int = MEMORY_SEARCH_ROWS,
+    *,
+    snap: Snapshot,
+) -> list[MemoryPartition] | None:
+    """The partition's snapshot in memory as one or two parts, or None when it is too large to hold.
+
+    A committed view with a tail that touches a few runs is two parts: the view as it was committed,
+    built once per version and kept (it does not change as writers add segments), with the touched runs
+    left out, and those runs folded again from their state plus the tail — rebuilt per snapshot, but
+    small. A search over a partition that a writer is logging to then costs a fold of the runs it
+    logged, not of the whole partition, at every new segment."""
+    commit = snap.commit
+    if commit is None or not snap.tail:
+        whole = memory_partition(location, experiment_id, cache, max_rows, snap=snap)
+        return None if whole is None else [whole]
+
+    def build() -> list[MemoryPartition] | None:
+        assert commit is not None  # narrowed above
+        tail = tail_parts(location, snap, cache)
+        touched = runs_touched(commit, tail)
+        if touched is None:
+            whole = memory_partition(location, experiment_id, cache, max_rows, snap=snap)
+            return None if whole is None else [whole]
+        view = memory_partition(location, experiment_id, cache, max_rows, snap=Snapshot(commit, ()))
+        if view is None:
+            return None
+        fresh = MemoryPartition(indexed_tables(touched_tables(location, commit, touched, tail, cache, False)))
+        return [view.without(touched), fresh]
+
+    # The budget is part of the key, as in memory_partition; the view part is weighed by its own entry.
+    key = ("search-parts", location.root, experiment_id, commit.version, snap.tail, max_rows)
+    return cache.fold(key, build, lambda parts: parts[-1].rows if parts else 0)
 
 
 def search_in_memory(

@@ -19,10 +19,16 @@ from typing import Any, cast
 
 import polars as pl
 from eventlog.storage import Location
-from eventlog.views._fold import (
-    indexed_tables,
+from eventlog.views._fold import RunTables, indexed_tables
+from eventlog.views._snapshot import (
+    SegmentCache,
+    Snapshot,
+    runs_touched,
+    snapshot,
+    snapshot_tables,
+    tail_parts,
+    touched_tables,
 )
-from eventlog.views._snapshot import SegmentCache, Snapshot, snapshot, snapshot_tables
 from eventlog.views._streams import Commit, partition_stream
 from eventlog.views.filter import (
     And,
@@ -116,6 +122,9 @@ class LazyRunTables:
     files: Mapping[str, str] = field(default_factory=dict)
 
 
+_FRAMES = [name for name in LazyRunTables.__dataclass_fields__ if name != "files"]
+
+
 def _scan(location: Location, rel: str) -> pl.LazyFrame:
     local = location.local_path(rel)
     if local is not None:
@@ -153,6 +162,31 @@ def _empty_history() -> pl.LazyFrame:
     return HISTORY_SCHEMA.to_frame().lazy()
 
 
+def lazy_parts(
+    location: Location, experiment_id: str, cache: SegmentCache, snap: Snapshot
+) -> list[LazyRunTables]:
+    """The partition for a lazy search, as one or two parts: a committed view with a tail that touches a
+    few runs is the view's files scanned with those runs left out, plus those runs folded again from
+    their state and the tail (small); anything else is ``lazy_partition``'s one part."""
+    commit = snap.commit
+    if commit is not None and snap.tail:
+        tail = tail_parts(location, snap, cache)
+        touched = runs_touched(commit, tail)
+        if touched is not None:
+            fresh = _indexed_lazy(touched_tables(location, commit, touched, tail, cache, False))
+            return [_without(_lazy_view(location, commit), touched), fresh]
+    return [lazy_partition(location, experiment_id, cache, snap=snap)]
+
+
+def _without(part: LazyRunTables, run_ids: Sequence[str]) -> LazyRunTables:
+    """``part`` with ``run_ids`` left out of every table."""
+    if not run_ids:
+        return part
+    kept = ~pl.col("run_id").is_in(list(run_ids))
+    frames = {name: getattr(part, name).filter(kept) for name in _FRAMES}
+    return LazyRunTables(**frames, files=part.files)
+
+
 def lazy_partition(
     location: Location,
     experiment_id: str,
@@ -169,7 +203,10 @@ def lazy_partition(
         snap = snapshot(location, partition_stream(experiment_id))
     if snap.commit is not None and not snap.tail:
         return _lazy_view(location, snap.commit)
-    tables = snapshot_tables(location, snap, cache=cache, history=history)
+    return _indexed_lazy(snapshot_tables(location, snap, cache=cache, history=history))
+
+
+def _indexed_lazy(tables: RunTables) -> LazyRunTables:
     indexed = indexed_tables(tables)
     return LazyRunTables(
         runs=indexed["runs"].lazy(),
@@ -381,30 +418,31 @@ def search_runs(
     ids = list(dict.fromkeys(experiment_ids))
     snaps = [snapshot(location, partition_stream(e)) for e in ids]
     if memory_rows > 0 and not _first_look(location, ids, snaps, cache):
-        from eventlog.views._memory import memory_partition, search_in_memory
+        from eventlog.views._memory import memory_parts, search_in_memory
 
-        held = []
+        held: list[Any] = []
         for experiment_id, snap in zip(ids, snaps, strict=True):
-            part = memory_partition(location, experiment_id, cache, memory_rows, snap=snap)
-            if part is None:
+            found = memory_parts(location, experiment_id, cache, memory_rows, snap=snap)
+            if found is None:
                 break
-            held.append(part)
+            held.extend(found)
         else:
             return search_in_memory(held, stages, predicate, order, offset, max_results)
-    parts = [lazy_partition(location, e, cache, snap=snap) for e, snap in zip(ids, snaps, strict=True)]
+    parts = [p for e, snap in zip(ids, snaps, strict=True) for p in lazy_parts(location, e, cache, snap)]
     return _search_lazily(parts, stages, predicate, order, offset, max_results)
 
 
 def _first_look(
     location: Location, ids: Sequence[str], snaps: Sequence[Snapshot], cache: SegmentCache
 ) -> bool:
-    """Whether this search is the first one this process makes of a compacted partition (a view with
-    no tail) at its current version. Such a search scans the view's Parquet files: a selective scan plus
-    a page gather costs a fraction of reading the partition whole into memory (at 100,000 runs about
-    0.1 s against 0.4 s), which pays off only from the next search on, so that is when it is read."""
+    """Whether this search is the first one this process makes of a compacted partition (a committed
+    view, with or without a tail) at its current version. Such a search scans the view's Parquet files:
+    a selective scan plus a page gather costs a fraction of reading the partition whole into memory (at
+    100,000 runs about 0.1 s against 0.4 s), which pays off only from the next search on, so that is
+    when it is read."""
     first = False
     for experiment_id, snap in zip(ids, snaps, strict=True):
-        if snap.commit is not None and not snap.tail:
+        if snap.commit is not None:
             first |= cache.first_time(("searched", location.root, experiment_id, snap.commit.version))
     return first
 

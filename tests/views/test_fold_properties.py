@@ -545,11 +545,23 @@ def segment_plans(draw: st.DrawFn) -> tuple[list[pl.DataFrame], list[int], list[
     return arranged, sorted(compact_after), retentions
 
 
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(segment_plans())
+def _tail_fold(monkeypatch: pytest.MonkeyPatch, how: str) -> None:
+    """Read a view's tail folded for the runs it touches only (whenever it can: docs/format.md, "Views"),
+    or always by refolding the whole state: both must answer exactly what no compaction answers."""
+    import eventlog.views._snapshot as snapshot_module
+
+    monkeypatch.setattr(snapshot_module, "_INCREMENTAL_SHARE", math.inf if how == "per-run" else -1.0)
+
+
+@pytest.mark.parametrize("tail_fold", ["per-run", "whole"])
+@settings(
+    max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
+)
+@given(plan=segment_plans())
 def test_crafted_segments_fold_the_same_with_and_without_compaction(
-    plan: tuple[list[pl.DataFrame], list[int], list[float]],
+    plan: tuple[list[pl.DataFrame], list[int], list[float]], monkeypatch: pytest.MonkeyPatch, tail_fold: str
 ) -> None:
+    _tail_fold(monkeypatch, tail_fold)
     segments, compact_after, retentions = plan
     base = tempfile.mkdtemp(prefix="crafted-", dir=os.getcwd())
     try:
@@ -923,6 +935,7 @@ def check_program(ops: list[tuple[Any, ...]], workdir: str, *, search: bool) -> 
     return stats
 
 
+@pytest.mark.parametrize("tail_fold", ["per-run", "whole"])
 @settings(
     max_examples=12,
     deadline=None,
@@ -935,8 +948,9 @@ def check_program(ops: list[tuple[Any, ...]], workdir: str, *, search: bool) -> 
 @given(ops=PROGRAMS)
 @example(ops=RICH_PROGRAM)
 def test_api_answers_do_not_depend_on_compaction(
-    ops: list[tuple[Any, ...]], monkeypatch: pytest.MonkeyPatch
+    ops: list[tuple[Any, ...]], monkeypatch: pytest.MonkeyPatch, tail_fold: str
 ) -> None:
+    _tail_fold(monkeypatch, tail_fold)
     # Buffered events are flushed by the calls that flush (reads, run creation, end of run...) and by
     # the "flush" steps of the program, never by the timer: the program decides what is published when.
     monkeypatch.setenv("EVENTLOG_FLUSH_INTERVAL", "3600")
@@ -981,8 +995,10 @@ SEARCH_PROGRAM = [
 ]
 
 
-def test_search_runs_answers_do_not_depend_on_compaction(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("tail_fold", ["per-run", "whole"])
+def test_search_runs_answers_do_not_depend_on_compaction(monkeypatch: pytest.MonkeyPatch, tail_fold: str) -> None:
     """search_runs (filters, orderings, view types, paging) against no / full / incremental compaction."""
+    _tail_fold(monkeypatch, tail_fold)
     monkeypatch.setenv("EVENTLOG_FLUSH_INTERVAL", "3600")
     stats = check_program(SEARCH_PROGRAM, os.getcwd(), search=True)
     assert (stats["compactions"], stats["runs"]) == (3, 3)
