@@ -555,7 +555,9 @@ def _tail_fold(monkeypatch: pytest.MonkeyPatch, how: str) -> None:
 
 @pytest.mark.parametrize("tail_fold", ["per-run", "whole"])
 @settings(
-    max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
+    max_examples=12,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
 @given(plan=segment_plans())
 def test_crafted_segments_fold_the_same_with_and_without_compaction(
@@ -996,7 +998,9 @@ SEARCH_PROGRAM = [
 
 
 @pytest.mark.parametrize("tail_fold", ["per-run", "whole"])
-def test_search_runs_answers_do_not_depend_on_compaction(monkeypatch: pytest.MonkeyPatch, tail_fold: str) -> None:
+def test_search_runs_answers_do_not_depend_on_compaction(
+    monkeypatch: pytest.MonkeyPatch, tail_fold: str
+) -> None:
     """search_runs (filters, orderings, view types, paging) against no / full / incremental compaction."""
     _tail_fold(monkeypatch, tail_fold)
     monkeypatch.setenv("EVENTLOG_FLUSH_INTERVAL", "3600")
