@@ -383,11 +383,13 @@ def _fold_new(
         # The state in run id order (the experiment's own events, which have none, first): a read that
         # folds a few runs again on top of the view reads only the row groups holding them, and run ids
         # sort by creation, so the runs a writer is logging to lie together at the end.
-        by_run = {"by": "run_id", "nulls_last": False, "maintain_order": True}
+        def by_run(frame: pl.DataFrame) -> pl.DataFrame:
+            return frame.sort("run_id", nulls_last=False, maintain_order=True)
+
         tables = {
-            "state": reduced.others.sort(**by_run),
-            "state_kv": reduced.kv.sort(**by_run),
-            "state_metrics": reduced.metrics.sort(**by_run),
+            "state": by_run(reduced.others),
+            "state_kv": by_run(reduced.kv),
+            "state_metrics": by_run(reduced.metrics),
             **indexed_tables(folded),
         }
         # Identical points are dropped when history is read; sorting by run groups a run's points
