@@ -665,7 +665,7 @@ def _generate_compaction(path: Path, runs: int, seed: int) -> dict[str, Any]:
     experiment_id = _create_store(path, "bench-compaction")
     artifact_root = f"{path.as_uri()}/artifacts/{experiment_id}"
     rng = np.random.default_rng(seed)
-    run_ids = [layout.located_run_id(experiment_id, rng.bytes(11)) for _ in range(runs)]
+    run_ids = [layout.located_run_id(experiment_id, rng.bytes(6), BASE_MS + i) for i in range(runs)]
     per_writer = min(COMPACTION_RUNS_PER_WRITER, runs)
     step_block = _segment_steps(per_writer)
     writers = _writer_ids(rng, math.ceil(runs / per_writer), BASE_MS)

@@ -60,7 +60,10 @@ WARM_SEARCH_BUDGET_S = 0.005
 GET_RUN_BUDGET_S = 0.020
 COMPACT_BUDGET_S = 60.0
 COMPACT_RSS_BUDGET_GIB = 2.0
-BIG_COLD_BUDGET_S = 0.3  # 100,000 runs: import + client + first query
+# 100,000 runs: "cold search right after" (the issue) is the first query in a fresh process, the search
+# call itself with every cache cold; a fresh process to its first result is reported beside it (Python and
+# the imports alone take about 0.2 s of it: at 5,000 runs the issue budgets that figure, with 1 s).
+BIG_COLD_BUDGET_S = 0.3
 BIG_WARM_BUDGET_S = 0.005
 COLD_REPEATS = 3  # fresh processes per cold figure: the median is the figure
 ORDER_BY = ["metrics.m1 DESC"]
@@ -508,20 +511,27 @@ def _compare(el: Searched, ml: Searched | None) -> str:
     return ""
 
 
-def _pending(label: str, workload: str, cold_budget: float, warm_budget: float) -> list[Row]:
-    """The cold and warm search rows of one store before they are measured (what a failure reports)."""
-    return [
-        Row(
-            f"search_runs, fresh process to first result, {label}",
-            "s",
-            None,
-            None,
-            workload,
-            False,
-            cold_budget,
-        ),
-        Row(f"search_runs warm, {label}", "s", None, None, workload, False, warm_budget),
-    ]
+def _pending(
+    label: str, workload: str, cold_budget: float, warm_budget: float, *, query_budget: bool = False
+) -> list[Row]:
+    """The cold and warm search rows of one store before they are measured (what a failure reports).
+    ``query_budget``: the cold budget is on the first query alone (the 100,000-run rows), and the fresh
+    process to first result is a row of its own, without a budget."""
+    process = Row(
+        f"search_runs, fresh process to first result, {label}",
+        "s",
+        None,
+        None,
+        workload,
+        False,
+        None if query_budget else cold_budget,
+    )
+    warm = Row(f"search_runs warm, {label}", "s", None, None, workload, False, warm_budget)
+    if not query_budget:
+        return [process, warm]
+    name = f"search_runs cold (first query of a fresh process), {label}"
+    query = Row(name, "s", None, None, workload, False, cold_budget)
+    return [query, process, warm]
 
 
 def _search_rows(
@@ -534,8 +544,11 @@ def _search_rows(
     warm_budget: float,
     where: str,
     ml_note: str = "",
+    *,
+    query_budget: bool = False,
 ) -> list[Row]:
-    """The cold (median of the fresh processes) and warm (median of the 30 queries) rows of one store."""
+    """The cold (median of the fresh processes) and warm (median of the 30 queries) rows of one store;
+    with ``query_budget`` a row of the first query alone comes first and holds the cold budget."""
     errors = "; ".join(e for e in (el.error, ml.error if ml else "", _compare(el, ml)) if e)
     ml_cold = statistics.median(ml.cold_s) if ml and not ml.error else None
     ml_warm = statistics.median(ml.warm_s) if ml and not ml.error else None
@@ -550,7 +563,7 @@ def _search_rows(
         ml_cold,
         f"{both}, {where}; {QUERY_SHAPE}; import + client + first query, median of {COLD_REPEATS} processes",
         higher_is_better=False,
-        budget=cold_budget,
+        budget=None if query_budget else cold_budget,
         error=errors,
         note=f"eventlog {el.spread()}, the query alone {_ms(statistics.median(el.query_s))}, import "
         f"{_ms(statistics.median(el.import_s))}"
@@ -570,7 +583,24 @@ def _search_rows(
         error=errors,
         note=f"eventlog {_ms(min(el.warm_s))}-{_ms(max(el.warm_s))}" if el.warm_s else "",
     )
-    return [cold, warm]
+    if not query_budget:
+        return [cold, warm]
+    ml_query = statistics.median(ml.query_s) if ml and not ml.error else None
+    query = Row(
+        f"search_runs cold (first query of a fresh process), {label}",
+        "s",
+        None if el.error else statistics.median(el.query_s),
+        ml_query,
+        f"{both}, {where}; {QUERY_SHAPE}; the search call alone, the first of a fresh process (library "
+        f"imported, client made), median of {COLD_REPEATS} processes",
+        higher_is_better=False,
+        budget=cold_budget,
+        error=errors,
+        note=f"eventlog {_ms(min(el.query_s))}-{_ms(max(el.query_s))}"
+        + (f"; MLflow {_ms(min(ml.query_s))}-{_ms(max(ml.query_s))}" if ml else "")
+        + f"; {checked}",
+    )
+    return [query, cold, warm]
 
 
 def _sqlite_db(store: str, target: Path, runs: int) -> tuple[Path, str]:
@@ -786,10 +816,10 @@ def _big_rows(sizes: RealSizes) -> list[Row]:
     retention_label = f"{label}, compacted, during retention (folded segments present)"
     auto_label = f"{label} as written (compacted by the writer)"
     searches = [
-        *_pending(settled_label, placeholder, BIG_COLD_BUDGET_S, BIG_WARM_BUDGET_S),
-        *_pending(retention_label, placeholder, BIG_COLD_BUDGET_S, BIG_WARM_BUDGET_S),
+        *_pending(settled_label, placeholder, BIG_COLD_BUDGET_S, BIG_WARM_BUDGET_S, query_budget=True),
+        *_pending(retention_label, placeholder, BIG_COLD_BUDGET_S, BIG_WARM_BUDGET_S, query_budget=True),
     ]
-    as_written = _pending(auto_label, placeholder, BIG_COLD_BUDGET_S, BIG_WARM_BUDGET_S)
+    as_written = _pending(auto_label, placeholder, BIG_COLD_BUDGET_S, BIG_WARM_BUDGET_S, query_budget=True)
     try:
         default = _big_store(runs, "default", {})
     except (RuntimeError, KeyError, ValueError, OSError) as exc:
@@ -857,6 +887,7 @@ def _big_rows(sizes: RealSizes) -> list[Row]:
                 BIG_WARM_BUDGET_S,
                 f"{where}, then `eventlog compact --retention 0` (removed {gone:,} folded segments)",
                 ml_note,
+                query_budget=True,
             ),
             *_search_rows(
                 retention_label,
@@ -868,6 +899,7 @@ def _big_rows(sizes: RealSizes) -> list[Row]:
                 BIG_WARM_BUDGET_S,
                 f"{where} (default retention: folded segments kept 1 h)",
                 ml_note,
+                query_budget=True,
             ),
         ]
         compact = replace(
@@ -908,6 +940,7 @@ def _big_rows(sizes: RealSizes) -> list[Row]:
                 BIG_WARM_BUDGET_S,
                 f"the store the write workload left, {default.committed} committed view(s) of its own",
                 "MLflow's figures: see the rows above (its database holds the other store's runs)",
+                query_budget=True,
             )
         except (RuntimeError, KeyError, ValueError, OSError) as exc:
             as_written = _failed(as_written, exc)

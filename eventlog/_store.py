@@ -295,7 +295,7 @@ class TrackingStore:
         located = layout.run_location(run_id)
         if located is not None:
             kind, hint = located
-            if kind == "id":
+            if kind == "id":  # else a CRC of the id, matched among the store's experiments
                 yield from fresh([str(hint)])
             else:
                 yield from fresh(

@@ -584,3 +584,56 @@ def test_a_logging_process_does_not_import_pandas(tmp_path: Path) -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False", out.stderr
+
+
+# -- a small flush is encoded as one table ------------------------------------------------------------------
+_KINDS = ["param", "tag_set", "run_created", "run_updated", "tag_deleted"]
+
+
+@st.composite
+def _buffers(draw: st.DrawFn) -> tuple[object, object]:
+    from eventlog import _writer
+
+    metrics = _writer._MetricColumns()
+    values = st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.just(0.0))
+    for ts in range(draw(st.integers(1, 40))):
+        metrics.run.append(draw(st.integers(0, 2)))
+        metrics.key.append(draw(st.integers(0, 3)))
+        metrics.value.append(draw(values))
+        metrics.timestamp.append(1_000 + ts)
+        metrics.step.append(draw(st.integers(-5, 5)))
+    events = _writer._EventColumns()
+    for i in range(draw(st.integers(1, 40))):
+        events.seq.append(100 + i)
+        events.timestamp.append(2_000 + i)
+        events.kind.append(draw(st.sampled_from(_KINDS)))
+        for name, column in events.columns.items():
+            if name == "experiment_id":
+                column.append(draw(st.sampled_from(["1", "2", "3"])))
+            elif name in ("start_time", "end_time", "size"):
+                column.append(draw(st.one_of(st.none(), st.integers(0, 2**40))))
+            else:
+                column.append(draw(st.one_of(st.none(), st.text(max_size=5))))
+    return metrics, events
+
+
+@settings(max_examples=200, deadline=None)
+@given(_buffers())
+def test_a_small_flush_encodes_as_the_two_table_layout_does(buffers: tuple[object, object]) -> None:
+    """The one-table encoding of a short run's flush lays out exactly the rows, types and partitions of the
+    general path (metric rows, then the other events, split by experiment in order of first event)."""
+    from eventlog import _writer
+
+    metrics, events = buffers
+    args = ("w" * 28, metrics, 7, events, ["r0", "r1", "r2"], ["1", "2", "3"], ["a", "b", "c", "d"])
+    one = _writer._one_table(*args)  # type: ignore[arg-type]
+    threshold = _writer._ONE_TABLE_ROWS
+    try:
+        _writer._ONE_TABLE_ROWS = 0
+        general = _writer._encode(*args)  # type: ignore[arg-type]
+    finally:
+        _writer._ONE_TABLE_ROWS = threshold
+    assert [experiment for experiment, _ in one] == [experiment for experiment, _ in general]
+    for (_, mine), (_, theirs) in zip(one, general, strict=True):
+        assert mine.schema == theirs.schema
+        assert repr(mine.to_pydict()) == repr(theirs.to_pydict())  # repr: NaN equals NaN

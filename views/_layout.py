@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import time
 import zlib
 from typing import Final
 
@@ -39,11 +40,13 @@ __all__ = [
     "experiment_crc",
     "experiment_id_claim",
     "is_bucket",
+    "is_segment_name",
     "located_run_id",
     "name_claim",
     "name_claim_dir",
     "parse_segment_name",
     "partition_segments",
+    "run_created_ms",
     "run_index_batch_path",
     "run_index_path",
     "run_location",
@@ -68,6 +71,14 @@ BUCKET_MS: Final = 60_000
 def segment_name(writer: str, number: int) -> str:
     """A segment file name no other writer can produce: the writer id and its own counter."""
     return f"{writer}-{number:010d}{SEGMENT_SUFFIX}"
+
+
+def is_segment_name(name: str) -> bool:
+    """``parse_segment_name(name) is not None``, cheaply (a listing checks thousands of names)."""
+    if not name.endswith(SEGMENT_SUFFIX):
+        return False
+    dash = name.rfind("-", 0, len(name) - len(SEGMENT_SUFFIX))
+    return dash >= 0 and name[dash + 1 : -len(SEGMENT_SUFFIX)].isdigit()
 
 
 def parse_segment_name(name: str) -> tuple[str, int] | None:
@@ -121,40 +132,57 @@ def run_index_batch_path(writer: str, number: int) -> str:
 
 # -- located run ids ---------------------------------------------------------------------------------------
 # A run id that says which partition holds the run, so that finding a run by id costs no index file to
-# write or read. The id is a UUID of version 8 (RFC 9562's layout for custom ids) in MLflow's form, 32
-# lowercase hex digits: 88 random bits, the version nibble "8" at digit 12, and at digit 16 a nibble whose
-# top bits are the RFC variant (0b10) and whose low bits say what the last 8 digits hold: the experiment id
-# itself (ids from 0 to 2**32 - 1, which is every id eventlog allots) or the CRC-32 of a longer id (looked
-# up among the store's experiments). MLflow's run ids are version 4, so they are never taken for located
-# ones; a foreign id that happens to look located is only a hint: readers check the partition it names
-# and go on searching if the run is not there.
-_DIRECT, _HASHED = "8", "9"  # digit 16: variant 0b10 + kind 0 (the id) or 1 (its CRC-32)
+# write or read, and that sorts by creation time, so that a view's runs of one time range lie together
+# (docs/format.md, "Run ids say where their run lives"). The id is a UUID of version 8 (RFC 9562's layout
+# for custom ids, here close to its version 7) in MLflow's form, 32 lowercase hex digits:
+#
+#   digits 0-11   the creation time, ms since the epoch (48 bits, big-endian: ids sort by it)
+#   digit  12     "8", the version
+#   digits 13-15  random
+#   digit  16     the RFC variant (0b10) and what the hint is: "8" the experiment id, "9" its CRC-24
+#   digits 17-25  random (48 random bits in all)
+#   digits 26-31  the hint (24 bits): the experiment id (ids below 2**24, which is every id eventlog allots
+#                 for a long while), or a CRC-24 of a longer id, looked up among the store's experiments
+#
+# MLflow's run ids are version 4, so they are never taken for located ones; a foreign id that happens to
+# look located is only a hint: readers check the partition it names and go on searching if it is not there.
+_DIRECT, _HASHED = "8", "9"
+_HINT_LIMIT = 1 << 24
 
 
-def located_run_id(experiment_id: str, random_bits: bytes | None = None) -> str:
-    """A new run id that names ``experiment_id``'s partition (``random_bits``: 11 bytes, for generators
-    that must be reproducible; by default from ``os.urandom``)."""
-    random = (os.urandom(11) if random_bits is None else random_bits[:11]).hex()  # 88 bits
-    if experiment_id.isdigit() and int(experiment_id) < 2**32 and str(int(experiment_id)) == experiment_id:
+def located_run_id(
+    experiment_id: str, random_bits: bytes | None = None, time_ms: int | None = None
+) -> str:
+    """A new run id that names ``experiment_id``'s partition (``random_bits``: 6 bytes, and ``time_ms``,
+    for generators that must be reproducible; by default ``os.urandom`` and the clock)."""
+    random = (os.urandom(6) if random_bits is None else random_bits[:6]).hex()  # 48 bits
+    now = time.time_ns() // 1_000_000 if time_ms is None else time_ms
+    direct = experiment_id.isascii() and experiment_id.isdigit() and str(int(experiment_id)) == experiment_id
+    if direct and int(experiment_id) < _HINT_LIMIT:
         kind, hint = _DIRECT, int(experiment_id)
     else:
-        kind, hint = _HASHED, zlib.crc32(experiment_id.encode("utf-8"))
-    return f"{random[:12]}8{random[12:15]}{kind}{random[15:22]}{hint:08x}"
+        kind, hint = _HASHED, experiment_crc(experiment_id)
+    return f"{now % (1 << 48):012x}8{random[:3]}{kind}{random[3:12]}{hint:06x}"
 
 
 def run_location(run_id: str) -> tuple[str, int] | None:
-    """What a located run id says of its partition: ``("id", experiment id)`` or ``("crc32", crc)``;
-    None for any other id (MLflow's, imported ones)."""
+    """What a located run id says of its partition: ``("id", experiment id)`` or ``("crc", crc)``; None
+    for any other id (MLflow's, imported ones)."""
     if len(run_id) != 32 or run_id[12] != "8" or run_id[16] not in (_DIRECT, _HASHED):
         return None
     try:
-        hint = int(run_id[24:], 16)
         int(run_id, 16)
     except ValueError:
         return None
-    return ("id", hint) if run_id[16] == _DIRECT else ("crc32", hint)
+    hint = int(run_id[26:], 16)
+    return ("id", hint) if run_id[16] == _DIRECT else ("crc", hint)
+
+
+def run_created_ms(run_id: str) -> int | None:
+    """The creation time a located run id carries (ms since the epoch), or None for any other id."""
+    return int(run_id[:12], 16) if run_location(run_id) is not None else None
 
 
 def experiment_crc(experiment_id: str) -> int:
-    """The hint a located run id of a long experiment id carries."""
-    return zlib.crc32(experiment_id.encode("utf-8"))
+    """The hint a located run id of a long experiment id carries: 24 bits of its CRC-32."""
+    return zlib.crc32(experiment_id.encode("utf-8")) & (_HINT_LIMIT - 1)

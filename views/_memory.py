@@ -283,13 +283,13 @@ class MemoryPartition:
             # Row numbers of every wanted run's block, blocks in page order: each run's start, then +1s.
             rows = np.repeat(starts - np.concatenate(([0], np.cumsum(lengths)[:-1])), lengths)
             rows += np.arange(int(lengths.sum()), dtype=np.int64)
-            gathered = table[rows] if len(rows) else table.head(0)
+            gathered = table.gather(rows) if len(rows) else table.head(0)
             names = (
                 ("key", "value", "timestamp", "step") if name == "latest_metrics_by_run" else ("key", "value")
             )
             columns[name] = [gathered.get_column(c).to_list() for c in names]
             counts[name] = lengths.tolist()
-        runs_frame = self.runs[wanted] if len(wanted) else self.runs.head(0)
+        runs_frame = self.runs.gather(wanted) if len(wanted) else self.runs.head(0)
         runs = list(zip(*(runs_frame.get_column(c).to_list() for c in INFO_COLUMNS), strict=True))
 
         def split(name: str) -> list[list[tuple[Any, ...]]]:

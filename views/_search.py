@@ -271,17 +271,18 @@ def search_run_ids(
 
 
 def _gather(part: LazyRunTables, name: str, indexes: list[int]) -> pl.LazyFrame:
-    """The rows of ``indexes`` (run_idx values) in one table; Polars prunes the row groups by their
-    run_idx statistics. A local view file that the footer says is empty is not scanned at all (a
-    scan has a fixed cost, and param_conflicts and artifacts are usually empty)."""
+    """The rows of ``indexes`` (run_idx values) in one table. Polars prunes row groups by their run_idx
+    statistics only for a short ``is_in`` list (a page of 100 runs read a whole million-row table), so
+    the page is asked for in sorted chunks of ``_GATHER_CHUNK``, each pruned on its own."""
     frame = cast(pl.LazyFrame, getattr(part, name))
-    path = part.files.get(name)
-    if path is not None:
-        import pyarrow.parquet as pq
+    ordered = sorted(indexes)
+    chunks = [ordered[i : i + _GATHER_CHUNK] for i in range(0, len(ordered), _GATHER_CHUNK)]
+    if len(chunks) <= 1:
+        return frame.filter(pl.col("run_idx").is_in(ordered))
+    return pl.concat([frame.filter(pl.col("run_idx").is_in(chunk)) for chunk in chunks])
 
-        if pq.read_metadata(path).num_rows == 0:
-            return frame.head(0)
-    return frame.filter(pl.col("run_idx").is_in(indexes))
+
+_GATHER_CHUNK = 16
 
 
 def _page_rows(parts: Sequence[LazyRunTables], page: Sequence[tuple[int, int]]) -> PageRows:
@@ -379,7 +380,7 @@ def search_runs(
         cache = SegmentCache()
     ids = list(dict.fromkeys(experiment_ids))
     snaps = [snapshot(location, partition_stream(e)) for e in ids]
-    if memory_rows > 0:
+    if memory_rows > 0 and not _first_look(location, ids, snaps, cache):
         from eventlog.views._memory import memory_partition, search_in_memory
 
         held = []
@@ -392,6 +393,20 @@ def search_runs(
             return search_in_memory(held, stages, predicate, order, offset, max_results)
     parts = [lazy_partition(location, e, cache, snap=snap) for e, snap in zip(ids, snaps, strict=True)]
     return _search_lazily(parts, stages, predicate, order, offset, max_results)
+
+
+def _first_look(
+    location: Location, ids: Sequence[str], snaps: Sequence[Snapshot], cache: SegmentCache
+) -> bool:
+    """Whether this search is the first one this process makes of a compacted partition (a view with
+    no tail) at its current version. Such a search scans the view's Parquet files: a selective scan plus
+    a page gather costs a fraction of reading the partition whole into memory (at 100,000 runs about
+    0.1 s against 0.4 s), which pays off only from the next search on, so that is when it is read."""
+    first = False
+    for experiment_id, snap in zip(ids, snaps, strict=True):
+        if snap.commit is not None and not snap.tail:
+            first |= cache.first_time(("searched", location.root, experiment_id, snap.commit.version))
+    return first
 
 
 def _query(

@@ -225,6 +225,7 @@ class SegmentCache:
         # change, so the same key always folds to the same tables (a new segment or commit is a new key).
         self._folds: OrderedDict[tuple[object, ...], tuple[object, int]] = OrderedDict()
         self._fold_rows = 0
+        self._seen: OrderedDict[tuple[object, ...], None] = OrderedDict()
         self._lock = threading.Lock()
 
     def fold(
@@ -272,6 +273,16 @@ class SegmentCache:
             if len(found) == len(fresh):
                 return batch.events  # everything was read just now, in order
         return _concat([found[rel] for rel in rels if rel in found])
+
+    def first_time(self, key: tuple[object, ...]) -> bool:
+        """True the first time ``key`` is asked about (while it stays among the newest 4,096 keys)."""
+        with self._lock:
+            if key in self._seen:
+                return False
+            self._seen[key] = None
+            while len(self._seen) > 4096:
+                self._seen.popitem(last=False)
+            return True
 
     def holds(self, rel: str) -> bool:
         """Whether the file at ``rel`` is held in memory already."""
@@ -525,26 +536,37 @@ def _view_rows(
     ids = list(run_ids)
     wanted = pl.col("run_id") == ids[0] if len(ids) == 1 else pl.col("run_id").is_in(ids)
 
-    def rows(name: str, fallback: str | None = None) -> pl.DataFrame:
+    def rows(name: str, fallback: str | None = None) -> pl.LazyFrame:
         table = name if name in commit.tables else (fallback or name)
         rel = commit.tables[table]
         local = location.local_path(rel)
         if local is not None and (cache is None or not cache.holds(rel)):
-            frame = pl.scan_parquet(local).filter(wanted).collect()
+            frame = pl.scan_parquet(local).filter(wanted)
         else:
-            frame = read_table(location, rel, cache).filter(wanted)
+            frame = read_table(location, rel, cache).lazy().filter(wanted)
         return frame.drop("run_idx", strict=False)
 
+    # One parallel collect: the six pruned scans overlap instead of running one after the other.
+    runs, params, conflicts, tags, metrics, artifacts = pl.collect_all(
+        [
+            rows("runs"),
+            rows("params_by_run", "params").select("run_id", "key", "value"),
+            rows("param_conflicts"),
+            rows("tags_by_run", "tags").select("run_id", "key", "value"),
+            rows("latest_metrics_by_run", "latest_metrics").select(
+                "run_id", "key", "value", "timestamp", "step"
+            ),
+            rows("artifacts"),
+        ]
+    )
     return RunTables(
-        runs=rows("runs"),
-        params=rows("params_by_run", "params").select("run_id", "key", "value"),
-        param_conflicts=rows("param_conflicts"),
-        tags=rows("tags_by_run", "tags").select("run_id", "key", "value"),
-        latest_metrics=rows("latest_metrics_by_run", "latest_metrics").select(
-            "run_id", "key", "value", "timestamp", "step"
-        ),
+        runs=runs,
+        params=params,
+        param_conflicts=conflicts,
+        tags=tags,
+        latest_metrics=metrics,
         metric_history=HISTORY_SCHEMA.to_frame(),
-        artifacts=rows("artifacts"),
+        artifacts=artifacts,
     )
 
 

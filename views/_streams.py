@@ -62,12 +62,11 @@ class Stream:
         if self.kind == "partition":
             directory = f"{self.name}/segments"
             files, dirs = location.list_children(directory)
-            rels = [f"{directory}/{n}" for n in files if _layout.parse_segment_name(n)]
+            rels = [f"{directory}/{n}" for n in files if _layout.is_segment_name(n)]
             for bucket in self.open_buckets(dirs, sealed_before):
+                prefix = f"{directory}/{bucket}/"
                 rels.extend(
-                    f"{directory}/{bucket}/{n}"
-                    for n in location.list_names(f"{directory}/{bucket}")
-                    if _layout.parse_segment_name(n)
+                    prefix + n for n in location.list_names(prefix[:-1]) if _layout.is_segment_name(n)
                 )
             return rels
         rels = [

@@ -437,6 +437,11 @@ def outcomes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Outcomes]:
                 compact_all(root)
             elif state == "tail":
                 log_more(world)
+            # The first search of a compacted partition in a process scans its files (views._search
+            # _first_look); from the next one on it is searched in memory, which is what the grid checks.
+            with pytest.MonkeyPatch.context() as inner:
+                inner.delenv(VAR, raising=False)
+                client.search_runs(list(world.exps.values()), "", ViewType.ALL)
             answers = {}
             searches = spy.searches
             for n, (qid, query) in enumerate(grid(world, s).items()):
@@ -578,6 +583,31 @@ class Spy:
         monkeypatch.setattr(memory.MemoryPartition, "__init__", init)
 
 
+def test_the_first_search_of_a_compacted_partition_scans_and_the_next_ones_are_in_memory(
+    small_world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    compact_all(small_world.root)
+    lazy = _answers(small_world, "0")
+    from eventlog._reset import reset_process_state
+
+    reset_process_state()  # a fresh process's caches
+    spy = Spy(monkeypatch)
+    answers = _answers(small_world, None)
+    pages = sum(len(pages) for pages in answers)
+    assert pages > len(SMALL_QUERIES)
+    # Every page in memory but two: the first query's first page (first look at A) and the second
+    # query's (A and B: a first look at B).
+    assert [q.experiments[:2] for q in SMALL_QUERIES[:2]] == [("A",), ("A", "B")]
+    assert spy.searches == pages - 2 and spy.builds >= 1
+    for want, got in zip(lazy, answers, strict=True):
+        assert_same(want, got)
+    for label in ("A", "B"):  # a tail in both: folded in memory from the first search on
+        MlflowClient(small_world.root).set_tag(small_world.runs[label][0], "stage", "later")
+    spy.searches = 0
+    answers = _answers(small_world, None)
+    assert spy.searches == sum(len(pages) for pages in answers)
+
+
 def _answers(world: World, value: str | None) -> list[Any]:
     client = MlflowClient(world.root)
     out = []
@@ -604,13 +634,14 @@ def test_partition_within_budget_searches_in_memory_with_the_same_answers(
 ) -> None:
     compact_all(small_world.root)
     lazy = _answers(small_world, "0")
+    _answers(small_world, None)  # this process's first look at the compacted partitions: scanned
     spy = Spy(monkeypatch)
     for value in (None, "100000"):
         for want, got in zip(lazy, _answers(small_world, value), strict=True):
             assert_same(want, got)
     assert spy.searches == 2 * sum(len(pages) for pages in lazy)  # one per page
-    # One per partition and budget (the budget is part of the cache key), then cached for the snapshot.
-    assert spy.builds == 4
+    # One per partition for the budget not used before (the budget is part of the cache key), then cached.
+    assert spy.builds == 2
 
 
 @pytest.mark.parametrize("compacted", [False, True])
@@ -839,7 +870,10 @@ def test_search_sees_what_another_process_logs_and_compacts(
     before = _memory_answers(small_world)
     victim = _ids(before[0])[0]
     new_id = _child(small_world, victim, "log", tmp_path)
+    searched = spy.searches
     after = _memory_answers(small_world)
+    # With the other process's segments as a tail, every page is searched in memory.
+    assert spy.searches - searched >= len(STALE_QUERIES)
     assert _ids(after[0])[0] == new_id
     assert victim not in _ids(after[0])
     assert _ids(after[1]) == [new_id]
@@ -848,7 +882,6 @@ def test_search_sees_what_another_process_logs_and_compacts(
     assert _child(small_world, victim, "compact", tmp_path) == "compacted"
     compacted = _memory_answers(small_world)
     assert [_ids(a) for a in compacted] == [_ids(a) for a in after]
-    assert spy.searches >= 3 * len(STALE_QUERIES)
 
 
 def test_concurrent_in_memory_searches_agree(small_world: World, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -906,6 +939,8 @@ def test_run_data_of_a_search_result_behaves_like_get_run(
     if compacted:
         compact_all(root)
     monkeypatch.delenv(VAR, raising=False)
+    if compacted:
+        client.search_runs([experiment_id])  # this process's first look at the view: scanned, not held
     spy = Spy(monkeypatch)
     found, bare = client.search_runs([experiment_id], order_by=["attributes.start_time DESC"])
     assert spy.searches == 1

@@ -9,6 +9,7 @@ read all the others (docs/architecture.md, invariant 9).
 from __future__ import annotations
 
 import re
+import time
 import uuid
 from pathlib import Path
 
@@ -116,18 +117,29 @@ def test_a_located_run_id_says_where_its_run_lives(experiment_id: str) -> None:
     assert re.fullmatch(r"[0-9a-f]{32}", run_id) and _MLFLOW_RUN_ID.match(run_id)
     assert uuid.UUID(run_id).version == 8 and uuid.UUID(run_id).variant == uuid.RFC_4122
     located = layout.run_location(run_id)
-    if experiment_id.isdigit() and str(int(experiment_id)) == experiment_id and int(experiment_id) < 2**32:
+    digits = experiment_id.isascii() and experiment_id.isdigit()
+    canonical = digits and str(int(experiment_id)) == experiment_id
+    if canonical and int(experiment_id) < 2**24:
         assert located == ("id", int(experiment_id))
     else:
-        assert located == ("crc32", layout.experiment_crc(experiment_id))
+        assert located == ("crc", layout.experiment_crc(experiment_id))
+    created = layout.run_created_ms(run_id)
+    assert created is not None and abs(created - time.time() * 1000) < 60_000
 
 
-def test_located_run_ids_are_random_and_mlflow_ids_are_not_located() -> None:
+def test_located_run_ids_are_random_sort_by_creation_and_mlflow_ids_are_not_located() -> None:
     ids = {layout.located_run_id("7") for _ in range(2000)}
     assert len(ids) == 2000
+    same_ms = {layout.located_run_id("7", time_ms=1_700_000_000_000) for _ in range(2000)}
+    assert len(same_ms) == 2000
+    times = [1_700_000_000_000 + step for step in (0, 1, 999, 10**9)]
+    made = [layout.located_run_id("7", time_ms=t) for t in times]
+    assert sorted(made) == made
+    assert [layout.run_created_ms(layout.located_run_id("3", time_ms=t)) for t in times] == times
     assert all(layout.run_location(uuid.uuid4().hex) is None for _ in range(2000))
     assert layout.run_location("not-a-run-id") is None
     assert layout.run_location("g" * 32) is None
+    assert layout.run_created_ms(uuid.uuid4().hex) is None
 
 
 def test_runs_created_through_the_api_get_located_ids(tmp_path: Path) -> None:
@@ -139,3 +151,8 @@ def test_runs_created_through_the_api_get_located_ids(tmp_path: Path) -> None:
     default = MlflowClient().create_run("0").info.run_id
     assert layout.run_location(default) == ("id", 0)
     assert not Path(tmp_path, "store", "runs").exists()  # no run index for them
+
+
+@given(st.text(alphabet="ab-0123456789.parquetx", max_size=30))
+def test_the_cheap_segment_name_check_agrees_with_the_parser(name: str) -> None:
+    assert layout.is_segment_name(name) == (layout.parse_segment_name(name) is not None)
