@@ -1,7 +1,8 @@
-"""`python -m bench [--check] [--only core|views|versus|real] [--scale S]`: run the benchmarks, print a
-table, and with --check fail on a missed budget. `versus` is eventlog against the real mlflow package, side
+"""`python -m bench [--check] [--only core|views|versus|real|peers] [--scale S]`: run the benchmarks, print
+a table, and with --check fail on a missed budget. `versus` is eventlog against the real mlflow package, side
 by side (bench/_versus.py); `real` measures stores written the way users write them, through the client
-run by run, with MLflow's figures beside eventlog's (bench/_real.py). See docs/benchmarks.md."""
+run by run, with MLflow's figures beside eventlog's (bench/_real.py); `peers` is eventlog beside trackio,
+tensorboardX, Aim and W&B offline, each in its own virtualenv (bench/_peers.py). See docs/benchmarks.md."""
 
 from __future__ import annotations
 
@@ -27,9 +28,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--check", action="store_true", help="exit 1 if a figure misses its budget")
     parser.add_argument(
         "--only",
-        choices=("core", "views", "versus", "real"),
-        help="run only the core, the views, the eventlog-vs-MLflow figures, or the figures on stores "
-        "written through the client (real)",
+        choices=("core", "views", "versus", "real", "peers"),
+        help="run only the core, the views, the eventlog-vs-MLflow figures, the figures on stores "
+        "written through the client (real), or eventlog beside the other local-first trackers (peers)",
     )
     parser.add_argument(
         "--scale",
@@ -66,6 +67,11 @@ def main(argv: list[str] | None = None) -> int:
         from bench._real import real_figures
 
         real_rows = real_figures(args.scale)
+    peer_rows = []
+    if args.only in (None, "peers"):
+        from bench._peers import peer_figures
+
+        peer_rows = peer_figures(args.scale)
     width = max((len(f.name) for f in figures), default=0)
     failed = []
     for f in figures:
@@ -91,6 +97,13 @@ def main(argv: list[str] | None = None) -> int:
             print()
         print("\n".join(format_rows(real_rows)))
         failed += [r.name.strip() for r in real_rows if not r.ok]
+    if peer_rows:
+        from bench._peers import format_peer_rows
+
+        if figures or comparisons or real_rows:
+            print()
+        print("\n".join(format_peer_rows(peer_rows)))
+        failed += [r.name.strip() for r in peer_rows if not r.ok]
     if args.check and failed:
         print(f"budgets missed: {', '.join(failed)}", file=sys.stderr)
         return 1

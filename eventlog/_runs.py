@@ -1,13 +1,17 @@
 """A run as the logging path sees it: where its events go, whether it may be written, its params so far.
 
-``RunHandle.log_metric`` is the hot path of the whole package. It does no I/O and keeps no per-event
-object: a dict lookup for the key, a type check of value and step, five typed appends in the writer.
+Metric points are checked here (``checked_point``, ``checked_batch``: MLflow's conversions, rules and
+messages) and go either to the writer's shared buffer (the client's calls) or to a ``MetricSink`` (the
+fluent calls of an active run: the hot path, ``eventlog._sink``). No I/O and no object kept per point.
+Points of one run from one thread keep their order across the two: a shared append first hands the run's
+sinks to the writer (``drain_sinks``), so "the first logged" of equal points means what it says.
 Params are checked against the run's known params before anything is written (MLflow's immutability);
 for a run this process did not create, the known params are read once from the store.
 """
 
 from __future__ import annotations
 
+import contextlib
 import numbers
 import threading
 from array import array
@@ -16,6 +20,7 @@ from typing import Any
 
 from eventlog import _validation
 from eventlog._events import ParamLogged, RunTagDeleted, RunTagSet
+from eventlog._sink import MetricSink
 from eventlog._writer import Writer
 from eventlog.exceptions import BackgroundFlushError, InvalidParameterValue
 
@@ -49,13 +54,14 @@ class RunHandle:
     """Per-process state of one run in one store."""
 
     __slots__ = (
+        "_deleted",
         "_load_params",
         "_params",
         "_params_lock",
         "async_default",
-        "deleted",
         "experiment_id",
         "run_id",
+        "sinks",
         "slot",
         "writer",
     )
@@ -75,11 +81,37 @@ class RunHandle:
         self.experiment_id = experiment_id
         self.writer = writer
         self.slot = writer.run_slot(run_id, experiment_id)
-        self.deleted = deleted
+        self._deleted = deleted
         self._params = params
         self._load_params = load_params
         self._params_lock = threading.Lock()
         self.async_default = async_default
+        # The fluent hot path's buffers of this run, one per ActiveRun of it (eventlog._sink).
+        self.sinks: list[MetricSink] = []
+
+    @property
+    def deleted(self) -> bool:
+        return self._deleted
+
+    @deleted.setter
+    def deleted(self, deleted: bool) -> None:
+        self._deleted = deleted
+        for sink in list(self.sinks):
+            sink.keys.clear()  # the next fluent call takes the checked path, which sees the state
+
+    # -- sinks --------------------------------------------------------------------------------------
+    def open_sink(self) -> MetricSink:
+        """A buffer for the fluent calls of one ActiveRun of this run (closed by ``close_sink``)."""
+        sink = MetricSink(self)
+        self.sinks.append(sink)
+        self.writer.add_sink(sink)
+        return sink
+
+    def close_sink(self, sink: MetricSink) -> None:
+        """Hand the sink's points to the writer's buffer and forget the sink (its run has ended)."""
+        self.writer.remove_sink(sink)
+        with contextlib.suppress(ValueError):
+            self.sinks.remove(sink)
 
     # -- guards -----------------------------------------------------------------------------------
     def check_writable(self) -> None:
@@ -87,15 +119,23 @@ class RunHandle:
         if error is not None:
             self.writer.take_error()
             raise BackgroundFlushError.from_cause(error)
-        if self.deleted:
+        if self._deleted:
             raise InvalidParameterValue(
                 f"The run {self.run_id} must be in the 'active' state. Current state is deleted."
             )
 
     # -- metrics ----------------------------------------------------------------------------------
     def log_metric(self, key: str, value: Any, timestamp: int, step: Any) -> None:
+        """One point through the writer's shared buffer (the client's path; the fluent one uses a sink)."""
+        slot, value, timestamp, step = self.checked_point(key, value, timestamp, step)
+        if self.sinks:
+            self.writer.drain_sinks(self.sinks)
+        self.writer.append_metric(self.slot, slot, value, timestamp, step)
+
+    def checked_point(self, key: str, value: Any, timestamp: Any, step: Any) -> tuple[int, float, int, int]:
+        """One point as the client path checks it: (key slot, value, timestamp, step), ready to append."""
         writer = self.writer
-        if writer.error is not None or self.deleted:
+        if writer.error is not None or self._deleted:
             self.check_writable()
         slot = writer.key_index.get(key)
         if slot is None:
@@ -103,11 +143,21 @@ class RunHandle:
         if type(value) is not float or type(timestamp) is not int or timestamp < 0 or type(step) is not int:
             value, timestamp = self._checked(key, value, timestamp, step)
             step = coerce_step(step)
-        writer.append_metric(self.slot, slot, value, timestamp, step)
+        _validation.validate_metric_int64(key, value, timestamp, step)
+        return slot, value, timestamp, step
 
     def log_metrics(self, metrics: dict[str, Any], timestamp: int, step: Any) -> None:
+        keys, values, timestamp, step = self.checked_batch(metrics, timestamp, step)
+        if self.sinks:
+            self.writer.drain_sinks(self.sinks)
+        self.writer.append_metrics(self.slot, keys, values, timestamp, step)
+
+    def checked_batch(
+        self, metrics: dict[str, Any], timestamp: Any, step: Any
+    ) -> tuple[list[int], array[float], int, int]:
+        """A log_metrics call as MLflow checks it: (key slots, values, timestamp, step), ready to append."""
         writer = self.writer
-        if writer.error is not None or self.deleted:
+        if writer.error is not None or self._deleted:
             self.check_writable()
         if type(step) is not int:
             if not isinstance(step, numbers.Number):
@@ -138,10 +188,15 @@ class RunHandle:
             ]
             values = array("d", [value for value, _ in checked])
             timestamp = int(timestamp)
-        writer.append_metrics(self.slot, keys, values, timestamp, step)
+        if metrics:
+            first_key, first_value = next(iter(metrics)), values[0]
+            _validation.validate_metric_int64(first_key, first_value, timestamp, step, "metrics[0]")
+        return keys, values, timestamp, step
 
     def append_metric_rows(self, rows: Sequence[tuple[str, float, int, int]]) -> None:
         """Already validated (key, value, timestamp, step) rows, e.g. from log_batch."""
+        if self.sinks:
+            self.writer.drain_sinks(self.sinks)
         for key, value, timestamp, step in rows:
             slot = self.writer.key_index.get(key)
             if slot is None:

@@ -352,7 +352,9 @@ class TrackingStore:
         for i, m in enumerate(metrics):
             value = _validation.convert_metric_value(m.value)
             _validation.validate_metric(m.key, value, m.timestamp, m.step, path_prefix=f"metrics[{i}]")
-            rows.append((m.key, float(value), int(m.timestamp), coerce_step(m.step)))
+            row = (m.key, float(value), int(m.timestamp), coerce_step(m.step))
+            _validation.validate_metric_int64(*row, path_prefix=f"metrics[{i}]")
+            rows.append(row)
         param_prefix = (lambda i: "") if single_param else (lambda i: f"params[{i}]")
         checked_params = [
             (p.key, _validation.validate_param(p.key, str(p.value), param_prefix(i)))

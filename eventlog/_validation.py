@@ -7,10 +7,12 @@ JSON path (``'tags[0].value'``) where param limits say ``'Param value'``.
 
 Who calls what:
 
-- ``eventlog._runs.RunHandle`` (the metric hot path): :func:`validate_metric` once per metric key, the
+- ``eventlog._runs.RunHandle`` (every metric point): :func:`validate_metric` once per metric key, the
   first time a writer meets the key; afterwards a value, timestamp and step of the plain types (float,
   int, int) are appended with a type check only, and anything else goes through
-  :func:`convert_metric_value` and :func:`validate_metric`.
+  :func:`convert_metric_value` and :func:`validate_metric`; :func:`validate_metric_int64` keeps a step
+  or timestamp past int64 out of the buffers. The fluent hot path (``eventlog._sink``) skips even those
+  checks for a key its sink has seen, a float value, an int step and no timestamp (the clock's).
 - ``eventlog._store.TrackingStore``: ``log_batch`` (which ``log_param``, ``log_params``, ``set_tags``
   and ``log_batch`` of the fluent API and the client go through) calls :func:`validate_run_id`,
   :func:`convert_metric_value`, :func:`validate_metric`, :func:`validate_param`, :func:`validate_tag`
@@ -64,6 +66,7 @@ __all__ = [
     "validate_experiment_name",
     "validate_experiment_tag",
     "validate_metric",
+    "validate_metric_int64",
     "validate_metric_name",
     "validate_param",
     "validate_param_key",
@@ -323,6 +326,34 @@ def validate_metric(key: str, value: Any, timestamp: Any, step: Any, path_prefix
             )
         )
     _check_length("Metric name", MAX_ENTITY_KEY_LENGTH, key)
+
+
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+
+
+def validate_metric_int64(key: str, value: float, timestamp: int, step: int, path_prefix: str = "") -> None:
+    """A converted timestamp and step must fit the int64 columns they are stored in.
+
+    MLflow's own check has no range (its SQL store then fails with the database's message, e.g.
+    "Python int too large to convert to SQLite INTEGER"); this one says which parameter, in the words
+    of MLflow's check for a wrong type.
+    """
+    if timestamp > _INT64_MAX:
+        raise _invalid(
+            _invalid_value(
+                _join_path(path_prefix, "timestamp"),
+                timestamp,
+                f"metric '{key}' (value={value}). Timestamp must be a nonnegative long (64-bit integer) ",
+            )
+        )
+    if not _INT64_MIN <= step <= _INT64_MAX:
+        raise _invalid(
+            _invalid_value(
+                _join_path(path_prefix, "step"),
+                step,
+                f"metric '{key}' (value={value}). Step must be a valid long (64-bit integer).",
+            )
+        )
 
 
 def _item_as_float(value: Any) -> float:

@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     import numpy as np
     import pyarrow as pa
 
+    from eventlog._sink import MetricSink
     from eventlog.views import Column
 
 __all__ = ["Writer", "flush_all_writers", "now_ms"]
@@ -113,6 +114,8 @@ class Writer:
         self._run_index: dict[str, int] = {}
         self._keys: list[str] = []
         self.key_index: dict[str, int] = {}
+        # The fluent hot path's per-run buffers (eventlog._sink), taken into the metric buffer by a flush.
+        self._sinks: list[MetricSink] = []
         self._reset_after_fork()
         _WRITERS.add(self)
 
@@ -120,6 +123,8 @@ class Writer:
         self.writer_id = _new_writer_id()
         self._lock = threading.Lock()
         self._flush_lock = threading.Lock()
+        for sink in self._sinks:
+            sink.discard()
         self._seq = 0
         self._segments = 0
         self._last_ts = 0
@@ -165,6 +170,53 @@ class Writer:
         run-index entry goes out with the next flush, in one file with the others of that flush."""
         with self._lock:
             self._new_runs.append((run_id, experiment_id))
+
+    # -- the fluent hot path's sinks ------------------------------------------------------------------
+    def add_sink(self, sink: MetricSink) -> None:
+        with self._lock:
+            self._sinks.append(sink)
+        if self._thread is None:
+            self._start_thread()
+
+    def remove_sink(self, sink: MetricSink) -> None:
+        """Move what the sink holds into the buffer and stop taking from it (its run has ended)."""
+        with self._lock:
+            self._take_from(sink)
+            if sink in self._sinks:
+                self._sinks.remove(sink)
+
+    def drain_sinks(self, sinks: Sequence[MetricSink]) -> None:
+        """Move what these sinks hold into the buffer now (before a point of their run logged another way,
+        so that the buffer keeps the order in which one thread logged them)."""
+        with self._lock:
+            for sink in sinks:
+                self._take_from(sink)
+
+    def sink_full(self, n: int) -> None:
+        self._buffer_full(n)
+
+    @property
+    def sink_lock(self) -> threading.Lock:
+        """The lock under which points are taken from sinks (appends take it only without a GIL)."""
+        return self._lock
+
+    def _take_from(self, sink: MetricSink) -> None:
+        # caller holds self._lock
+        taken = sink.take()
+        if taken is None:
+            return
+        slots, values, timestamps, steps = taken
+        m = self._metrics
+        m.run.extend(array("i", (sink.run,)) * len(slots))
+        m.key.extend(slots)
+        m.value.extend(values)
+        m.timestamp.extend(timestamps)
+        m.step.extend(steps)
+
+    def _invalidate_sinks(self) -> None:
+        """Send every sink's next fluent call through the checked path (which raises ``self.error``)."""
+        for sink in list(self._sinks):
+            sink.keys.clear()
 
     # -- appending --------------------------------------------------------------------------------
     def append_metric(self, run: int, key: int, value: float, timestamp: int, step: int) -> None:
@@ -276,7 +328,11 @@ class Writer:
     @property
     def has_buffered(self) -> bool:
         return bool(
-            len(self._metrics.run) or len(self._events.seq) or self._pending or self._index_pending
+            len(self._metrics.run)
+            or len(self._events.seq)
+            or self._pending
+            or self._index_pending
+            or any(sink.buffered for sink in self._sinks)
         )
 
     def flush(self) -> None:
@@ -284,6 +340,8 @@ class Writer:
         kept and retried by the next flush."""
         with self._flush_lock:
             with self._lock:
+                for sink in self._sinks:
+                    self._take_from(sink)
                 metrics, events = self._metrics, self._events
                 empty = not len(metrics.run) and not len(events.seq)
                 if not empty:
@@ -355,6 +413,7 @@ class Writer:
                     self.flush()
                 except BaseException as exc:
                     self.error = exc
+                    self._invalidate_sinks()  # after setting the error: see MetricSink.cache_key
                     _log.warning("eventlog: background flush failed, will retry: %s", exc)
 
     def take_error(self) -> BaseException | None:

@@ -323,6 +323,44 @@ def large_and_tiny_values(m: Any, ctx: Ctx) -> Any:
     return ctx.run(m.get_run(rid))["data"]["metrics"]
 
 
+@scenario
+def equal_points_resolve_to_the_first_logged_across_fluent_and_client(m: Any, ctx: Ctx) -> Any:
+    # eventlog: fluent calls of the active run and client calls go to different buffers (eventlog._sink);
+    # which equal point (NaN ranks as 0) came first must still be the order of the calls.
+    rid = _run(m, ctx)
+    client = ctx.client()
+    Metric = _metric(m)
+    m.log_metric("fluent_first", math.nan, step=0, timestamp=TS)
+    client.log_metric(rid, "fluent_first", 0.0, TS, 0)
+    client.log_metric(rid, "client_first", 0.0, TS, 0)
+    m.log_metric("client_first", math.nan, step=0, timestamp=TS)
+    m.log_metrics({"batch_first": math.nan}, step=0, timestamp=TS)
+    client.log_batch(rid, metrics=[Metric("batch_first", 0.0, TS, 0)])
+    client.log_batch(rid, metrics=[Metric("batch_second", math.nan, TS, 0)])
+    m.log_metrics({"batch_second": 0.0}, step=0, timestamp=TS)
+    m.end_run()
+    return ctx.run(m.get_run(rid))["data"]["metrics"]
+
+
+@scenario
+def steps_and_timestamps_past_int64(m: Any, ctx: Ctx) -> Any:
+    # Both refuse them (eventlog: INVALID_PARAMETER_VALUE naming the parameter; MLflow's sqlite store: its
+    # driver's "int too large"), so only the family is compared, and that nothing else was lost.
+    rid = _run(m, ctx)
+    client = ctx.client()
+    m.log_metric("m", 1.0, step=1, timestamp=TS)
+    m.log_metric("m", 1.5, step=2)  # the key's fast path in eventlog
+    out = [
+        ctx.call(m.log_metric, "m", 2.0, step=2**63)[:2],
+        ctx.call(m.log_metric, "m", 2.0, step=2, timestamp=2**63)[:2],
+        ctx.call(client.log_metric, rid, "m", 2.0, TS, -(2**63) - 1)[:2],
+    ]
+    m.log_metric("m", 3.0, step=2**63 - 1, timestamp=TS)
+    m.end_run()
+    history = sorted((x.value, x.step) for x in client.get_metric_history(rid, "m"))
+    return out, ctx.run(m.get_run(rid))["data"]["metrics"], history
+
+
 @scenario.parametrize
 def test_metrics(case: Any, differential: Any) -> None:
     differential(case)
